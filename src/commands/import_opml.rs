@@ -1,0 +1,12 @@
+//! `termwatch import-opml`.
+
+use std::process::ExitCode;
+
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`import-opml` is not built yet")
+}

@@ -1,0 +1,133 @@
+//! The command line: clap definitions and one file per command.
+//!
+//! Each command file takes the loaded [`Context`] and its own arguments, calls
+//! the library and returns an exit code. Errors bubble up as `anyhow` with
+//! context; `main.rs` prints the whole chain.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Paths};
+
+mod check;
+mod deliveries;
+mod demo;
+mod digest;
+mod events;
+mod extract;
+mod import_opml;
+mod ingest;
+mod run;
+mod sources;
+
+/// Watch AI and cloud vendors for partnership-term changes and tell each
+/// client what to do about them.
+#[derive(Debug, Parser)]
+#[command(name = "termwatch", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file (optional; defaults work without it).
+    #[arg(long, global = true, env = "TERMWATCH_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Where the SQLite database and the outboxes live.
+    #[arg(long, global = true, env = "TERMWATCH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Directory of source definitions (`*.toml`).
+    #[arg(long, global = true, env = "TERMWATCH_SOURCES", value_name = "DIR")]
+    pub sources: Option<PathBuf>,
+    /// Directory of client profiles (`*.toml`).
+    #[arg(long, global = true, env = "TERMWATCH_CLIENTS", value_name = "DIR")]
+    pub clients: Option<PathBuf>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// More log output (-v info, -vv debug); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the worker: every source on its own schedule, until SIGINT/SIGTERM.
+    Run(run::Args),
+    /// Validate the configuration, sources, clients, playbook and templates.
+    Check(check::Args),
+    /// List sources with their health.
+    Sources(sources::Args),
+    /// Turn an OPML subscription list into a source file.
+    ImportOpml(import_opml::Args),
+    /// Extract term changes from a file, a URL or standard input.
+    Extract(extract::Args),
+    /// Add local files as articles, then extract and correlate them.
+    Ingest(ingest::Args),
+    /// List correlated events.
+    Events(events::Args),
+    /// Digests: preview what a client would get.
+    Digest(digest::Args),
+    /// List deliveries, or retry a failed or dead one.
+    Deliveries(deliveries::Args),
+    /// Show the whole product offline in under a minute.
+    Demo(demo::Args),
+}
+
+/// What every command gets: the merged configuration and resolved paths.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub config: Config,
+    pub paths: Paths,
+}
+
+/// Parse-free entry point used by `main.rs`: set up logging, load the
+/// configuration, build a runtime and run the command.
+pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
+    init_logging(cli.log_json, cli.verbose);
+    let (config, paths) = crate::config::load(
+        cli.config.as_deref(),
+        cli.data_dir,
+        cli.sources,
+        cli.clients,
+    )
+    .context("could not load the configuration")?;
+    let ctx = Context { config, paths };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => run::run(&ctx, args).await,
+            Command::Check(args) => check::run(&ctx, args).await,
+            Command::Sources(args) => sources::run(&ctx, args).await,
+            Command::ImportOpml(args) => import_opml::run(&ctx, args).await,
+            Command::Extract(args) => extract::run(&ctx, args).await,
+            Command::Ingest(args) => ingest::run(&ctx, args).await,
+            Command::Events(args) => events::run(&ctx, args).await,
+            Command::Digest(args) => digest::run(&ctx, args).await,
+            Command::Deliveries(args) => deliveries::run(&ctx, args).await,
+            Command::Demo(args) => demo::run(&ctx, args).await,
+        }
+    })
+}
+
+fn init_logging(json: bool, verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn,termwatch=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests calling `main` twice) is harmless: keep the first.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

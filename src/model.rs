@@ -1,0 +1,327 @@
+//! Plain data passed between stages.
+//!
+//! Every type here is serde, `Clone`, and holds no handles or connections, so
+//! a stage can be tested by building its input by hand. Stages own their
+//! private helper types; only what crosses a stage boundary lives here.
+
+use serde::{Deserialize, Serialize};
+
+/// How much a source is believed. Ordered: `Vendor` outranks `News`, which
+/// outranks `Commentary` (analysis, newsletters and one-line feed blurbs).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Trust {
+    Commentary,
+    #[default]
+    News,
+    Vendor,
+}
+
+impl Trust {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::Commentary => "commentary",
+            Trust::News => "news",
+            Trust::Vendor => "vendor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Trust> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "vendor" => Some(Trust::Vendor),
+            "news" => Some(Trust::News),
+            // A feed blurb is second-hand and short: it ranks with commentary.
+            "commentary" | "feed" => Some(Trust::Commentary),
+            _ => None,
+        }
+    }
+}
+
+/// One revision of one article, as the collector (or `ingest`) stored it.
+///
+/// `text` is plain text: blocks separated by a blank line, list items on
+/// their own line starting with "- ", boilerplate already removed. Evidence
+/// offsets produced by `extract` are character offsets into this text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Article {
+    /// Id of the source definition (`sources/*.toml`), or `ingest` for local files.
+    pub source_id: String,
+    /// Canonical URL: the page's `<link rel=canonical>` or the feed item link.
+    pub url: String,
+    pub title: String,
+    pub published: Option<jiff::Timestamp>,
+    pub author: Option<String>,
+    pub text: String,
+    /// sha256 hex of title and text; a new hash for a known URL is a new revision.
+    pub content_hash: String,
+    pub fetched_at: jiff::Timestamp,
+    pub trust: Trust,
+    /// The organisation the source speaks for, where it is a vendor's own blog.
+    pub organisation: Option<String>,
+}
+
+impl Article {
+    /// The hash `content_hash` must hold for a title and text.
+    pub fn hash_content(title: &str, text: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(title.as_bytes());
+        h.update([0u8]);
+        h.update(text.as_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+/// What kind of term a change is about (see `../shared/spec/term-changes.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Exclusivity,
+    License,
+    RevenueShare,
+    Availability,
+    CloudPriority,
+    Investment,
+    ComputeCommitment,
+    Pricing,
+    Deprecation,
+    Governance,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 10] = [
+        ChangeKind::Exclusivity,
+        ChangeKind::License,
+        ChangeKind::RevenueShare,
+        ChangeKind::Availability,
+        ChangeKind::CloudPriority,
+        ChangeKind::Investment,
+        ChangeKind::ComputeCommitment,
+        ChangeKind::Pricing,
+        ChangeKind::Deprecation,
+        ChangeKind::Governance,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Exclusivity => "exclusivity",
+            ChangeKind::License => "license",
+            ChangeKind::RevenueShare => "revenue_share",
+            ChangeKind::Availability => "availability",
+            ChangeKind::CloudPriority => "cloud_priority",
+            ChangeKind::Investment => "investment",
+            ChangeKind::ComputeCommitment => "compute_commitment",
+            ChangeKind::Pricing => "pricing",
+            ChangeKind::Deprecation => "deprecation",
+            ChangeKind::Governance => "governance",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Kinds keyed by product and platform rather than by parties.
+    pub fn is_product_kind(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::Availability | ChangeKind::Pricing | ChangeKind::Deprecation
+        )
+    }
+}
+
+/// The short verb-like status of a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ended,
+    Started,
+    Continues,
+    Capped,
+    Extended,
+    Narrowed,
+    NonExclusive,
+    Exclusive,
+    Available,
+    Preview,
+    Withdrawn,
+    Retired,
+    Changed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ended => "ended",
+            Status::Started => "started",
+            Status::Continues => "continues",
+            Status::Capped => "capped",
+            Status::Extended => "extended",
+            Status::Narrowed => "narrowed",
+            Status::NonExclusive => "non_exclusive",
+            Status::Exclusive => "exclusive",
+            Status::Available => "available",
+            Status::Preview => "preview",
+            Status::Withdrawn => "withdrawn",
+            Status::Retired => "retired",
+            Status::Changed => "changed",
+        }
+    }
+}
+
+/// Character offsets (Unicode scalar values, end exclusive) of the evidence
+/// in the article text the change was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One change of terms stated in one article: the extract stage's output,
+/// in the JSON shape of the spec (plus `span`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TermChange {
+    pub kind: ChangeKind,
+    /// Canonical organisation names, sorted and deduplicated.
+    pub parties: Vec<String>,
+    pub licensor: Option<String>,
+    pub licensee: Option<String>,
+    pub payer: Option<String>,
+    pub payee: Option<String>,
+    pub product: Option<String>,
+    pub platform: Option<String>,
+    pub status: Status,
+    pub exclusive: Option<bool>,
+    /// The year or date the term runs to, as written.
+    pub until: Option<String>,
+    /// ISO date (YYYY-MM-DD) the change takes effect.
+    pub effective: Option<String>,
+    /// The sentence or clause, verbatim.
+    pub evidence: String,
+    pub span: Span,
+    pub confidence: f32,
+}
+
+/// What the extract stage returns for one article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Extraction {
+    pub changes: Vec<TermChange>,
+    /// Statements that deny a change ("the terms are unchanged"). Not changes;
+    /// correlate attaches them to matching events as confirmations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denials: Vec<TermChange>,
+}
+
+/// One term change as reported by one stored article revision: correlate's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub change: TermChange,
+    /// True when the change is a denial (see [`Extraction::denials`]).
+    #[serde(default)]
+    pub denial: bool,
+    pub article_id: i64,
+    pub revision_id: i64,
+    pub source_id: String,
+    pub url: String,
+    pub title: String,
+    pub trust: Trust,
+    /// The article's published time, else when it was fetched.
+    pub published: jiff::Timestamp,
+}
+
+/// How much an event matters to a client, lowest first.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    #[default]
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "info" => Some(Severity::Info),
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// One report backing an event, as shown to a client who must cite it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventSource {
+    pub article_id: i64,
+    pub revision_id: i64,
+    pub url: String,
+    pub title: String,
+    pub trust: Trust,
+    pub published: jiff::Timestamp,
+    pub evidence: String,
+    pub confidence: f32,
+    pub status: Status,
+    pub exclusive: Option<bool>,
+    pub until: Option<String>,
+}
+
+/// One side of a dispute: a value and the sources that claim it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// Which field disagrees: `status`, `exclusive` or `until`.
+    pub field: String,
+    pub value: String,
+    pub sources: Vec<EventSource>,
+}
+
+/// One real-world change, backed by every report of it: correlate's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Stable id derived from the kind, the key and the first report's time.
+    pub id: String,
+    pub kind: ChangeKind,
+    pub parties: Vec<String>,
+    pub licensor: Option<String>,
+    pub licensee: Option<String>,
+    pub payer: Option<String>,
+    pub payee: Option<String>,
+    pub product: Option<String>,
+    pub platform: Option<String>,
+    pub status: Status,
+    pub exclusive: Option<bool>,
+    pub until: Option<String>,
+    pub effective: Option<String>,
+    pub severity: Severity,
+    pub confidence: f32,
+    pub disputed: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<Claim>,
+    pub sources: Vec<EventSource>,
+    /// Denials that match this event ("the terms are unchanged").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmations: Vec<EventSource>,
+    pub first_seen: jiff::Timestamp,
+    pub last_seen: jiff::Timestamp,
+    /// Ids of earlier events on the same key whose terms this one changes, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supersedes: Vec<String>,
+}

@@ -1,0 +1,8 @@
+//! The `route` stage (being built; see the issue).
+
+use serde::{Deserialize, Serialize};
+
+/// `[route]` section of `termwatch.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {}

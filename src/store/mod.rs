@@ -1,0 +1,111 @@
+//! The only SQL in termwatch. SQLite in the data dir by default.
+//!
+//! One file per concern (`articles`, `changes`, `events`, `digests`,
+//! `deliveries`); each function takes the [`Store`] and plain model types.
+//! Migrations in `migrations/sqlite/` are append-only and embedded in the
+//! binary.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not create the data directory {path}: {source}; check the --data-dir path and its permissions")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("could not open the database {url}: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("could not migrate the database: {0}; the file may belong to a newer termwatch")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("stored JSON is unreadable: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and runs migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        if let Some(path) = url.strip_prefix("sqlite://")
+            && let Some(dir) = Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| Error::DataDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|source| Error::Open {
+                url: url.to_string(),
+                source,
+            })?
+            .create_if_missing(true)
+            // WAL lets readers (`events`, `sources`) run beside a worker.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|source| Error::Open {
+                url: url.to_string(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// The database of a data dir.
+    pub async fn open_in(data_dir: &Path) -> Result<Store> {
+        Store::open(&format!("sqlite://{}", data_dir.join("termwatch.db").display())).await
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Unix seconds of a timestamp, as stored.
+pub fn secs(t: jiff::Timestamp) -> i64 {
+    t.as_second()
+}
+
+/// A stored Unix-seconds value back as a timestamp.
+pub fn from_secs(s: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(s).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_and_migrates_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open_in(dir.path()).await.unwrap();
+        drop(s);
+        let s = Store::open_in(dir.path()).await.unwrap();
+        let n: (i64,) = sqlx::query_as("SELECT count(*) FROM deliveries")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(n.0, 0);
+    }
+}
