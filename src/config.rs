@@ -50,9 +50,10 @@ pub struct Paths {
 
 impl Paths {
     pub fn database_url(&self, config: &Config) -> String {
-        config.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("termwatch.db").display())
-        })
+        config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("termwatch.db").display()))
     }
 }
 
@@ -85,9 +86,7 @@ impl Problem {
 
     /// A TOML parse or schema error, with the line toml reports.
     pub fn from_toml(file: &Path, text: &str, err: &toml::de::Error) -> Problem {
-        let line = err
-            .span()
-            .map(|span| line_of(text, span.start));
+        let line = err.span().map(|span| line_of(text, span.start));
         Problem::new(file, line, err.message().trim().to_string())
     }
 }
@@ -95,7 +94,11 @@ impl Problem {
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, byte_offset: usize) -> usize {
     let end = byte_offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[derive(Debug, thiserror::Error)]

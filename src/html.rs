@@ -27,6 +27,10 @@ pub fn main_text(html: &str) -> String {
 pub fn looks_like_html(text: &str) -> bool {
     let head = text.trim_start().get(..512).unwrap_or(text.trim_start());
     let lower = head.to_ascii_lowercase();
-    lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body")
-        || lower.starts_with("<article") || lower.starts_with("<div") || lower.starts_with("<p>")
+    lower.starts_with("<!doctype html")
+        || lower.starts_with("<html")
+        || lower.contains("<body")
+        || lower.starts_with("<article")
+        || lower.starts_with("<div")
+        || lower.starts_with("<p>")
 }

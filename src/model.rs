@@ -325,3 +325,51 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supersedes: Vec<String>,
 }
+
+/// One thing a client should do about an event, produced by a playbook rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// The playbook rule that produced it.
+    pub rule_id: String,
+    /// Short imperative title ("Re-run the vendor risk assessment for OpenAI").
+    pub title: String,
+    /// Why this applies to this client.
+    pub why: String,
+    /// Who should do it (role name, e.g. "account manager", "counsel").
+    pub owner: String,
+    /// ISO date it is due, when the rule gives one.
+    pub due: Option<String>,
+    pub severity: Severity,
+}
+
+/// One event in a client's digest, with what the client should do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestItem {
+    pub event: Event,
+    /// `new` or `updated` since the client's last digest.
+    pub change: String,
+    /// How urgent it is for this client (drives grouping).
+    pub urgency: Severity,
+    /// Why the event was routed to this client ("you use Azure").
+    pub reasons: Vec<String>,
+    pub actions: Vec<Action>,
+}
+
+/// A tailored digest for one client over one window: stored before delivery,
+/// rendered to HTML, text and JSON from `templates/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Digest {
+    /// Stable id derived from the client id and the window, so a resend after
+    /// a crash carries the same id.
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    /// `msp` or `legal`.
+    pub role: String,
+    pub window_start: jiff::Timestamp,
+    pub window_end: jiff::Timestamp,
+    pub generated_at: jiff::Timestamp,
+    /// One line, no CR/LF.
+    pub subject: String,
+    pub items: Vec<DigestItem>,
+}

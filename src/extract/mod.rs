@@ -6,3 +6,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {}
+
+/// Reads the term changes stated in one article.
+pub fn extract(_article: &crate::model::Article, _config: &Config) -> crate::model::Extraction {
+    crate::model::Extraction::default()
+}

@@ -9,12 +9,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("could not create the data directory {path}: {source}; check the --data-dir path and its permissions")]
+    #[error(
+        "could not create the data directory {path}: {source}; check the --data-dir path and its permissions"
+    )]
     DataDir {
         path: String,
         source: std::io::Error,
@@ -74,7 +76,11 @@ impl Store {
 
     /// The database of a data dir.
     pub async fn open_in(data_dir: &Path) -> Result<Store> {
-        Store::open(&format!("sqlite://{}", data_dir.join("termwatch.db").display())).await
+        Store::open(&format!(
+            "sqlite://{}",
+            data_dir.join("termwatch.db").display()
+        ))
+        .await
     }
 
     pub fn pool(&self) -> &SqlitePool {
