@@ -5,6 +5,12 @@
 //! Migrations in `migrations/sqlite/` are append-only and embedded in the
 //! binary.
 
+pub mod articles;
+pub mod changes;
+pub mod deliveries;
+pub mod digests;
+pub mod events;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;

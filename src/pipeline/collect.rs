@@ -1,0 +1,1 @@
+//! Collect step: poll due sources, store new articles and revisions.

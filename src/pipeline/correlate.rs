@@ -1,0 +1,1 @@
+//! Correlate step: turn stored term changes into events; record what changed.

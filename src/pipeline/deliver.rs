@@ -1,0 +1,1 @@
+//! Deliver step: send pending deliveries from the outbox.

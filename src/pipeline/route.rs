@@ -1,0 +1,1 @@
+//! Route step: route changed events to clients and store the digests that are due.

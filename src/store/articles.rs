@@ -1,0 +1,4 @@
+//! Sources' polling state, articles and their revisions.
+
+#[allow(unused_imports)]
+use super::Store;

@@ -1,0 +1,4 @@
+//! Correlated events and their history.
+
+#[allow(unused_imports)]
+use super::Store;
