@@ -7,6 +7,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+
 use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -49,6 +51,16 @@ pub enum Outcome {
     Deferred(Timestamp),
 }
 
+/// Which of the given URLs are already stored. Asked only for teaser items
+/// (whose pages would otherwise be fetched again every pass), so a pass over
+/// full-content feeds never loads the article index.
+pub type KnownUrls = Arc<dyn Fn(Vec<String>) -> BoxFuture<'static, HashSet<String>> + Send + Sync>;
+
+/// A [`KnownUrls`] that knows nothing: every teaser page is fetched.
+pub fn nothing_known() -> KnownUrls {
+    Arc::new(|_| Box::pin(async { HashSet::new() }))
+}
+
 /// One source's result: its articles and its new state.
 #[derive(Debug)]
 pub struct PolledSource {
@@ -60,12 +72,12 @@ pub struct PolledSource {
 
 /// Polls every `(source, state)` pair once, sending each result to `tx` as
 /// it completes. Sources not yet started when `shutdown` turns true are
-/// skipped; those in flight finish. `known` holds URLs already stored, whose
-/// pages are not fetched again for teaser items.
+/// skipped; those in flight finish. `known` says which URLs are already
+/// stored: their pages are not fetched again for teaser items.
 pub async fn poll_all(
     fetcher: &Fetcher,
     work: Vec<(SourceDef, SourceState)>,
-    known: Arc<HashSet<String>>,
+    known: KnownUrls,
     tx: mpsc::Sender<PolledSource>,
     shutdown: watch::Receiver<bool>,
 ) {
@@ -97,7 +109,7 @@ pub async fn poll_source(
     fetcher: &Fetcher,
     def: &SourceDef,
     mut state: SourceState,
-    known: &HashSet<String>,
+    known: &KnownUrls,
     now: Timestamp,
 ) -> PolledSource {
     state.source_id = def.id.clone();
@@ -169,7 +181,7 @@ async fn fetch_items(
     fetcher: &Fetcher,
     def: &SourceDef,
     validators: &Validators,
-    known: &HashSet<String>,
+    known: &KnownUrls,
 ) -> Result<Option<(Vec<Item>, Validators)>, Error> {
     let (bytes, content_type, new_validators, final_url) =
         match fetcher.fetch(&def.url, validators).await? {
@@ -200,16 +212,38 @@ async fn fetch_items(
         item.url = canonical_url(&item.url);
     }
     let body_sel = def.selectors.as_ref().and_then(|s| s.body.as_deref());
+    let teasers: Vec<String> = items
+        .iter()
+        .filter(|i| i.teaser)
+        .map(|i| i.url.clone())
+        .collect();
+    let known = if teasers.is_empty() {
+        HashSet::new()
+    } else {
+        known(teasers).await
+    };
     let mut pages = 0;
-    for item in items.iter_mut().filter(|i| i.teaser) {
+    let mut keep = vec![true; items.len()];
+    for (item, keep) in items.iter_mut().zip(keep.iter_mut()) {
+        if !item.teaser {
+            continue;
+        }
+        // A stored teaser is not re-read: its summary would only make a
+        // bogus revision of the full text we already have. Past the page
+        // limit, an item waits for the next pass rather than being stored
+        // as a bare summary.
         if known.contains(&item.url) || pages >= MAX_PAGES_PER_POLL {
+            *keep = false;
             continue;
         }
         pages += 1;
-        let Ok(url) = url::Url::parse(&item.url) else {
-            continue;
+        let page = match url::Url::parse(&item.url) {
+            Ok(url) => fetcher.fetch_page(&url, body_sel).await,
+            Err(_) => Err(Error::BadUrl {
+                url: item.url.clone(),
+            }),
         };
-        match fetcher.fetch_page(&url, body_sel).await {
+        match page {
             Ok(page) if !page.text.is_empty() => {
                 item.text = page.text;
                 if item.title.is_empty() {
@@ -219,16 +253,18 @@ async fn fetch_items(
                 item.author = item.author.take().or(page.author);
                 item.teaser = false;
             }
-            Ok(_) => {}
-            Err(e) => {
-                // The teaser is still worth keeping; the page is retried
-                // next pass while the URL stays unknown.
-                tracing::debug!(source = %def.id, url = %item.url, error = %e, "article page not fetched");
+            other => {
+                // The summary is kept when there is one (a page may be
+                // disallowed for good); an empty item waits for next pass.
+                if let Err(e) = other {
+                    tracing::debug!(source = %def.id, url = %item.url, error = %e, "article page not fetched");
+                }
+                *keep = !item.text.is_empty();
             }
         }
     }
-    // A teaser whose page could not be read is kept only when it has text.
-    items.retain(|i| !(i.teaser && i.text.is_empty() && known.contains(&i.url)));
+    let mut keep = keep.into_iter();
+    items.retain(|_| keep.next().unwrap_or(false));
     Ok(Some((items, new_validators)))
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::schedule::{Schedule, parse_duration};
-use crate::config::{Problem, line_of};
+use crate::config::Problem;
 use crate::model::Trust;
 
 /// How a source is read.
@@ -163,9 +163,10 @@ pub fn parse_file(file: &Path, text: &str) -> (Vec<SourceDef>, Vec<Problem>) {
     };
     let mut defs = Vec::new();
     let mut problems = Vec::new();
+    let lines = LineIndex::new(text);
     for entry in raw.source {
-        let line = line_of(text, entry.span().start);
-        match validate(file, text, line, entry.into_inner()) {
+        let line = lines.line(entry.span().start);
+        match validate(file, &lines, line, entry.into_inner()) {
             Ok(def) => defs.push(def),
             Err(mut p) => problems.append(&mut p),
         }
@@ -173,14 +174,41 @@ pub fn parse_file(file: &Path, text: &str) -> (Vec<SourceDef>, Vec<Problem>) {
     (defs, problems)
 }
 
+/// Byte offset to 1-based line, by binary search: an imported file can hold
+/// thousands of sources, and scanning from the top per field is quadratic.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let starts = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|(_, b)| *b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        LineIndex { starts }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+}
+
 fn validate(
     file: &Path,
-    text: &str,
+    lines: &LineIndex,
     line: usize,
     raw: RawSource,
 ) -> Result<SourceDef, Vec<Problem>> {
     let mut problems = Vec::new();
-    let at = |s: &Spanned<String>| line_of(text, s.span().start);
+    let at = |s: &Spanned<String>| lines.line(s.span().start);
     let mut problem = |l: usize, m: String| problems.push(Problem::new(file, Some(l), m));
 
     let id = match &raw.id {
@@ -300,7 +328,7 @@ fn validate(
             None
         }
         (Kind::Html, Some(sel)) => {
-            let sel_line = line_of(text, sel.span().start);
+            let sel_line = lines.line(sel.span().start);
             let sel = sel.into_inner();
             let mut check = |name: &str, s: &S, required: bool| -> Option<String> {
                 match s {

@@ -72,7 +72,19 @@ pub async fn collect(
     if work.is_empty() {
         return Ok(CollectReport::default());
     }
-    let known = Arc::new(articles::known_urls(store).await?);
+    let known: poll::KnownUrls = {
+        let store = store.clone();
+        Arc::new(move |urls| {
+            let store = store.clone();
+            Box::pin(async move {
+                // On a read error every teaser page is fetched: wasteful
+                // but never wrong.
+                articles::known_among(&store, &urls)
+                    .await
+                    .unwrap_or_default()
+            })
+        })
+    };
     let (tx, mut rx) = mpsc::channel::<PolledSource>(CHANNEL);
     let poller = {
         let fetcher = fetcher.clone();

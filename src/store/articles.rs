@@ -64,12 +64,22 @@ pub async fn load_states(store: &Store) -> Result<HashMap<String, SourceState>> 
         .collect())
 }
 
-/// Every stored article URL (teaser pages of these are not fetched again).
-pub async fn known_urls(store: &Store) -> Result<HashSet<String>> {
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT url FROM articles")
-        .fetch_all(&store.pool)
-        .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+/// Which of `urls` are stored articles (teaser pages of these are not
+/// fetched again).
+pub async fn known_among(store: &Store, urls: &[String]) -> Result<HashSet<String>> {
+    let mut known = HashSet::new();
+    for chunk in urls.chunks(CHUNK) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT url FROM articles WHERE url IN (");
+        let mut sep = q.separated(", ");
+        for u in chunk {
+            sep.push_bind(u);
+        }
+        q.push(")");
+        let rows: Vec<(String,)> = q.build_query_as().fetch_all(&store.pool).await?;
+        known.extend(rows.into_iter().map(|r| r.0));
+    }
+    Ok(known)
 }
 
 /// Stores source states and articles in one transaction: a crash leaves
