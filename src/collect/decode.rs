@@ -73,7 +73,7 @@ fn sniff_declared(bytes: &[u8]) -> Option<&'static Encoding> {
             let end = rest
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
                 .unwrap_or(rest.len());
-            if let Some(enc) = Encoding::for_label(rest[..end].as_bytes()) {
+            if let Some(enc) = Encoding::for_label(&rest.as_bytes()[..end]) {
                 return Some(enc);
             }
         }
