@@ -657,3 +657,19 @@ fn run_once_prints_failures_then_the_summary_last() {
     );
     drop(rt);
 }
+
+#[tokio::test]
+async fn shutdown_before_a_pass_starts_nothing_and_writes_nothing_half() {
+    let s = server_with_formats().await;
+    let ws = Workspace::new();
+    ws.sources("s.toml", &feed_source("nimbus", &s.url("/nimbus.xml")));
+    let (tx, rx) = watch::channel(false);
+    tx.send(true).unwrap();
+    let report = pipeline::run_once(&ws.config, &ws.paths, &ProgressBar::hidden(), rx)
+        .await
+        .unwrap();
+    assert_eq!(report.collect.polled, 0);
+    assert!(s.hits().is_empty());
+    let store = ws.store().await;
+    assert!(articles::load_states(&store).await.unwrap().is_empty());
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use jiff::Timestamp;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::fetch::{Fetched, Validators};
@@ -81,26 +81,52 @@ pub async fn poll_all(
     tx: mpsc::Sender<PolledSource>,
     shutdown: watch::Receiver<bool>,
 ) {
+    // Sources are started through a gate a few times wider than the global
+    // request limit: enough to keep every host's slots busy, few enough
+    // that a shutdown stops the rest from starting and memory stays flat.
+    let gate = Arc::new(Semaphore::new(
+        fetcher.config().global_concurrency.max(1) * 4,
+    ));
     let mut tasks = JoinSet::new();
+    let mut shutdown = shutdown;
     for (def, state) in work {
+        let permit = tokio::select! {
+            p = gate.clone().acquire_owned() => p.expect("gate is never closed"),
+            _ = wait_true(&mut shutdown) => break,
+        };
+        if *shutdown.borrow() {
+            break;
+        }
         let fetcher = fetcher.clone();
         let known = known.clone();
         let tx = tx.clone();
-        let shutdown = shutdown.clone();
         tasks.spawn(async move {
-            if *shutdown.borrow() {
-                return;
-            }
             let result = poll_source(&fetcher, &def, state, &known, Timestamp::now()).await;
             // A closed receiver means the caller stopped listening: nothing to do.
             let _ = tx.send(result).await;
+            // Held until the result is handed over, so results waiting for
+            // the writer count against the gate too.
+            drop(permit);
         });
+        // Reap finished tasks as we go so the set does not grow with the work.
+        while let Some(joined) = tasks.try_join_next() {
+            if let Err(e) = joined {
+                tracing::error!(error = %e, "a polling task panicked; other sources are unaffected");
+            }
+        }
     }
     drop(tx);
     while let Some(joined) = tasks.join_next().await {
         if let Err(e) = joined {
             tracing::error!(error = %e, "a polling task panicked; other sources are unaffected");
         }
+    }
+}
+
+/// Resolves once the shutdown flag is true (never, if its sender is gone).
+async fn wait_true(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
