@@ -673,3 +673,21 @@ async fn shutdown_before_a_pass_starts_nothing_and_writes_nothing_half() {
     let store = ws.store().await;
     assert!(articles::load_states(&store).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn unreachable_host_says_so_rather_than_blaming_robots() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let ws = Workspace::new();
+    ws.sources(
+        "s.toml",
+        &feed_source("down", &format!("http://{addr}/feed.xml")),
+    );
+    let report = pass(&ws).await;
+    let err = failure(&report, "down");
+    assert!(
+        err.starts_with("could not connect to") && !err.contains("disallow"),
+        "{err}"
+    );
+}

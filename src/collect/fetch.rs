@@ -271,7 +271,7 @@ impl Fetcher {
         let ttl = Duration::from_secs(cfg.robots_ttl_secs);
         if !cached.as_ref().is_some_and(|c| c.fresh(ttl)) {
             *cached = Some(Cached {
-                robots: self.fetch_robots(url).await,
+                robots: self.fetch_robots(url).await?,
                 fetched: Instant::now(),
             });
         }
@@ -287,31 +287,38 @@ impl Fetcher {
         Ok(robots.crawl_delay().map(|d| d.min(max)))
     }
 
-    async fn fetch_robots(&self, url: &Url) -> robotxt::Robots {
+    /// A host's rules. A 4xx means no rules (allow all). When the host
+    /// cannot be reached or answers 5xx, RFC 9309 says assume everything is
+    /// disallowed; we do that by failing the fetch with the real reason
+    /// (and caching nothing, so the next pass asks again), which reads
+    /// better than "disallowed by robots.txt" for a site that is down.
+    async fn fetch_robots(&self, url: &Url) -> Result<robotxt::Robots, Error> {
         let Some(robots_url) = robots::robots_url(url) else {
-            return robots::rules(Access::Missing);
+            return Ok(robots::rules(Access::Missing));
         };
         let resp = match self.inner.client.get(robots_url.clone()).send().await {
             Ok(r) => r,
-            Err(e) if e.is_redirect() => return robots::rules(Access::Missing),
-            Err(e) => {
-                tracing::debug!(url = %robots_url, error = %e, "robots.txt unreachable");
-                return robots::rules(Access::Unreachable);
-            }
+            // RFC 9309: too many redirects for robots.txt means "unavailable".
+            Err(e) if e.is_redirect() => return Ok(robots::rules(Access::Missing)),
+            Err(e) => return Err(self.transport_error(&robots_url, &e)),
         };
         let status = resp.status();
         if status.is_client_error() {
-            return robots::rules(Access::Missing);
+            return Ok(robots::rules(Access::Missing));
         }
         if !status.is_success() {
-            return robots::rules(Access::Unreachable);
+            return Err(Error::Status {
+                status: status.as_u16(),
+                url: robots_url.to_string(),
+                hint: "; robots.txt is unavailable, so nothing is fetched from this site until it answers",
+            });
         }
         match self.read_capped(&robots_url, resp, ROBOTS_MAX_BYTES).await {
-            Ok(body) => robots::rules(Access::Body(&body)),
-            // An oversized file: RFC 9309 lets us parse what we have, but a
-            // cut rule could allow too much; treat as allow-all like a 4xx.
-            Err(Error::TooLarge { .. }) => robots::rules(Access::Missing),
-            Err(_) => robots::rules(Access::Unreachable),
+            Ok(body) => Ok(robots::rules(Access::Body(&body))),
+            // An oversized file: a rule cut in half could allow too much or
+            // too little; treat it like a missing file, as for a 4xx.
+            Err(Error::TooLarge { .. }) => Ok(robots::rules(Access::Missing)),
+            Err(e) => Err(e),
         }
     }
 

@@ -2,8 +2,8 @@
 //! (Disallow and Crawl-delay) by [`Fetcher`](super::Fetcher).
 //!
 //! Following RFC 9309: a missing file (4xx) allows everything; a server
-//! error or no answer disallows everything until the next refresh, since we
-//! cannot know what the owner wants.
+//! error or no answer disallows everything, since we cannot know what the
+//! owner wants (the fetcher reports that as the site's error).
 
 use std::time::{Duration, Instant};
 
