@@ -655,6 +655,18 @@ fn run_once_prints_failures_then_the_summary_last() {
         *lines.last().unwrap(),
         "polled 2 sources: 2 new articles, 0 new revisions, 0 not modified, 1 failed"
     );
+
+    // `sources` shows each source's health.
+    let out = assert_cmd::Command::cargo_bin("termwatch")
+        .unwrap()
+        .args(["--sources", ws.paths.sources_dir.to_str().unwrap()])
+        .args(["--data-dir", ws.paths.data_dir.to_str().unwrap(), "sources"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("nimbus  [ok]") && text.contains("articles: 2"), "{text}");
+    assert!(text.contains("broken  [failing (1 in a row)]"), "{text}");
+    assert!(text.contains("last error: ") && text.contains("is not a feed"), "{text}");
     drop(rt);
 }
 

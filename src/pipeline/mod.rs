@@ -100,7 +100,7 @@ pub async fn run(
             }
             continue;
         }
-        let report = collect::collect(
+        let round = collect::collect(
             &store,
             &fetcher,
             sources,
@@ -108,12 +108,32 @@ pub async fn run(
             shutdown.clone(),
             &ProgressBar::hidden(),
         )
-        .await?;
+        .await;
+        let report = match round {
+            Ok(r) => r,
+            Err(e) => {
+                // The database, not a source, failed (a full disk, a lock):
+                // wait and try again rather than stop watching.
+                tracing::error!(
+                    "collect round failed: {e}; retrying in {} s",
+                    MAX_IDLE.as_secs()
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(MAX_IDLE) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+        };
         for (id, err) in &report.failed {
             tracing::warn!(source = %id, "{err}");
         }
         tracing::info!("{}", report.summary());
-        process_pending(&store, config).await?;
+        if let Err(e) = process_pending(&store, config).await {
+            tracing::error!(
+                "processing after collect failed: {e}; it is retried after the next round"
+            );
+        }
     }
     store.pool().close().await;
     Ok(())
