@@ -664,9 +664,15 @@ fn run_once_prints_failures_then_the_summary_last() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("nimbus  [ok]") && text.contains("articles: 2"), "{text}");
+    assert!(
+        text.contains("nimbus  [ok]") && text.contains("articles: 2"),
+        "{text}"
+    );
     assert!(text.contains("broken  [failing (1 in a row)]"), "{text}");
-    assert!(text.contains("last error: ") && text.contains("is not a feed"), "{text}");
+    assert!(
+        text.contains("last error: ") && text.contains("is not a feed"),
+        "{text}"
+    );
     drop(rt);
 }
 
@@ -701,5 +707,57 @@ async fn unreachable_host_says_so_rather_than_blaming_robots() {
     assert!(
         err.starts_with("could not connect to") && !err.contains("disallow"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn per_host_limit_caps_requests_in_flight() {
+    let s = FixtureServer::start().await;
+    let body = std::fs::read(common::fixture("json-heron.json")).unwrap();
+    let mut sources = String::new();
+    for i in 0..6 {
+        let path = format!("/feed-{i}.json");
+        s.set(
+            &path,
+            Route::ok("application/feed+json", body.clone()).delay(Duration::from_millis(200)),
+        );
+        sources.push_str(&feed_source(&format!("f{i}"), &s.url(&path)));
+    }
+    let mut ws = Workspace::new();
+    ws.config.collect.per_host_concurrency = 2;
+    ws.sources("s.toml", &sources);
+    let report = pass(&ws).await;
+    assert_eq!(report.collect.polled, 6);
+    assert_eq!(
+        s.max_in_flight(),
+        2,
+        "never more than the per-host limit, and it was reached"
+    );
+}
+
+#[tokio::test]
+async fn crawl_delay_spaces_requests_to_a_host() {
+    let s = FixtureServer::start().await;
+    s.set(
+        "/robots.txt",
+        Route::ok("text/plain", "User-agent: termwatch\nCrawl-delay: 1\n"),
+    );
+    s.fixture("/a.json", "application/feed+json", "json-heron.json");
+    s.fixture("/b.xml", "application/rss+xml", "rss-nimbus.xml");
+    let ws = Workspace::new();
+    ws.sources(
+        "s.toml",
+        &[
+            feed_source("a", &s.url("/a.json")),
+            feed_source("b", &s.url("/b.xml")),
+        ]
+        .concat(),
+    );
+    let started = std::time::Instant::now();
+    let report = pass(&ws).await;
+    assert_eq!(report.collect.new_articles, 4);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "second request waited for the crawl delay"
     );
 }

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,6 +75,8 @@ pub struct Hit {
 struct Shared {
     routes: Mutex<HashMap<String, Route>>,
     hits: Mutex<Vec<Hit>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
 }
 
 /// A fixture server; stops when dropped with the test's runtime.
@@ -129,6 +132,11 @@ impl FixtureServer {
             .collect()
     }
 
+    /// Most requests the server was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
     pub fn clear_hits(&self) {
         self.shared.hits.lock().unwrap().clear();
     }
@@ -151,6 +159,8 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     };
     let user_agent = header("user-agent");
     let if_none_match = header("if-none-match");
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let route = shared.routes.lock().unwrap().get(&path).cloned();
     let (status, resp) = match route {
         None => (404, plain(404, Vec::new())),
@@ -176,6 +186,7 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             }
         }
     };
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     shared.hits.lock().unwrap().push(Hit {
         path,
         status,
