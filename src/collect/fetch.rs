@@ -49,13 +49,13 @@ pub enum Fetched {
     },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Host {
     robots: tokio::sync::Mutex<Option<Cached>>,
     /// Earliest time the next request may start, when robots.txt sets a
     /// Crawl-delay.
     next_slot: tokio::sync::Mutex<Option<Instant>>,
-    permits: Option<Semaphore>,
+    permits: Semaphore,
 }
 
 /// The polite client; cheap to clone, share one per process so the limits
@@ -122,10 +122,9 @@ impl Fetcher {
             .entry(key)
             .or_insert_with(|| {
                 Arc::new(Host {
-                    permits: Some(Semaphore::new(
-                        self.inner.config.per_host_concurrency.max(1),
-                    )),
-                    ..Host::default()
+                    robots: tokio::sync::Mutex::new(None),
+                    next_slot: tokio::sync::Mutex::new(None),
+                    permits: Semaphore::new(self.inner.config.per_host_concurrency.max(1)),
                 })
             })
             .clone()
@@ -146,10 +145,11 @@ impl Fetcher {
             .acquire()
             .await
             .expect("semaphore never closed");
-        let _host = match &host.permits {
-            Some(p) => Some(p.acquire().await.expect("semaphore never closed")),
-            None => None,
-        };
+        let _host = host
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
         if let Some(delay) = crawl_delay {
             let mut slot = host.next_slot.lock().await;
             if let Some(at) = *slot {
