@@ -761,3 +761,33 @@ async fn crawl_delay_spaces_requests_to_a_host() {
         "second request waited for the crawl delay"
     );
 }
+
+#[tokio::test]
+async fn fetch_article_reads_one_page() {
+    let s = server_with_formats().await;
+    let fetcher = termwatch::collect::Fetcher::new(&termwatch::collect::Config::default()).unwrap();
+    let a = fetcher
+        .fetch_article(&s.url("/news/ibis-gpu-capacity"))
+        .await
+        .unwrap();
+    assert_eq!(
+        a.url,
+        s.url("/news/ibis-gpu-capacity"),
+        "canonical link resolved"
+    );
+    assert_eq!(a.title, "Ibis Systems doubles GPU capacity for partners");
+    assert!(a.text.contains("western region"), "{}", a.text);
+    assert_eq!(
+        a.content_hash,
+        termwatch::model::Article::hash_content(&a.title, &a.text)
+    );
+    let missing = fetcher
+        .fetch_article(&s.url("/news/nope"))
+        .await
+        .unwrap_err();
+    assert!(
+        missing.to_string().contains("HTTP 404")
+            && missing.to_string().contains("remove the source"),
+        "{missing}"
+    );
+}
