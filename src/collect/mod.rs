@@ -3,7 +3,7 @@
 //!
 //! It owns source definitions and their validation ([`sources`]), the polite
 //! HTTP client ([`fetch`], [`robots`]), byte decoding ([`decode`]), feed and
-//! listing parsing ([`parse`]), OPML import ([`opml`]), cron schedules with
+//! listing parsing ([`parse`], [`text`]), OPML import ([`opml`]), cron schedules with
 //! jitter ([`schedule`]) and one polling pass ([`poll`]). It never touches the
 //! store: `pipeline::collect` feeds it the stored state and writes its results.
 
@@ -15,6 +15,7 @@ pub mod poll;
 pub mod robots;
 pub mod schedule;
 pub mod sources;
+pub mod text;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,16 +1,14 @@
 //! Feeds (RSS, Atom, JSON Feed via feed-rs), HTML listings (scraper) and
 //! article pages become plain items.
 //!
-//! Feed content is turned into text by a small streaming tag stripper rather
-//! than a full HTML parser: feed bodies are fragments without navigation to
-//! remove, and a cold poll of thousands of feeds spends most of its time here.
-//! Whole pages go through [`crate::html::main_text`], which removes
+//! Feed content is turned into text by [`super::text`]; whole pages go through [`crate::html::main_text`], which removes
 //! boilerplate.
 
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::Selectors;
+use super::text::html_to_text;
 use crate::model::{Article, Trust};
 
 /// One entry of a feed or listing, before it becomes an article.
@@ -256,172 +254,9 @@ fn inline_text(s: &str) -> String {
     }
 }
 
-const BLOCK_TAGS: &[&str] = &[
-    "p",
-    "div",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
-    "pre",
-    "section",
-    "article",
-    "table",
-    "tr",
-    "header",
-    "footer",
-    "figure",
-    "figcaption",
-    "hr",
-    "dl",
-    "dt",
-    "dd",
-    "aside",
-    "main",
-    "nav",
-];
-const SKIP_TAGS: &[&str] = &["script", "style", "noscript", "template", "svg"];
-
-/// Plain text of an HTML fragment: blocks separated by a blank line, list
-/// items on their own "- " line, entities decoded, whitespace collapsed.
-pub fn html_to_text(html: &str) -> String {
-    let mut t = TextBuilder::default();
-    let mut rest = html;
-    while !rest.is_empty() {
-        let Some(lt) = rest.find('<') else {
-            t.push_text(rest);
-            break;
-        };
-        t.push_text(&rest[..lt]);
-        rest = &rest[lt..];
-        if let Some(after) = rest.strip_prefix("<!--") {
-            rest = after.find("-->").map_or("", |e| &after[e + 3..]);
-            continue;
-        }
-        let Some(gt) = rest.find('>') else { break };
-        let tag = &rest[1..gt];
-        rest = &rest[gt + 1..];
-        let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        if !closing && SKIP_TAGS.contains(&name.as_str()) {
-            let close = format!("</{name}");
-            let lower_pos = find_ci(rest, &close);
-            rest = lower_pos.map_or("", |p| {
-                let after = &rest[p..];
-                after.find('>').map_or("", |g| &after[g + 1..])
-            });
-            continue;
-        }
-        if name == "br" {
-            t.line_break();
-        } else if name == "li" && !closing {
-            t.end_block();
-            t.list_item = true;
-        } else if BLOCK_TAGS.contains(&name.as_str()) {
-            t.end_block();
-        }
-    }
-    t.end_block();
-    t.out
-}
-
-fn find_ci(hay: &str, needle: &str) -> Option<usize> {
-    let n = needle.len();
-    hay.as_bytes()
-        .windows(n)
-        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-#[derive(Default)]
-struct TextBuilder {
-    out: String,
-    block: String,
-    list_item: bool,
-    last_was_item: bool,
-}
-
-impl TextBuilder {
-    fn push_text(&mut self, raw: &str) {
-        if raw.is_empty() {
-            return;
-        }
-        let decoded = if raw.contains('&') {
-            html_escape::decode_html_entities(raw)
-        } else {
-            std::borrow::Cow::Borrowed(raw)
-        };
-        let starts_ws = decoded.starts_with(char::is_whitespace);
-        let mut first = true;
-        for word in decoded.split_whitespace() {
-            let need_space = !self.block.is_empty()
-                && !self.block.ends_with(['\n', ' '])
-                && (!first || starts_ws);
-            if need_space {
-                self.block.push(' ');
-            }
-            self.block.push_str(word);
-            first = false;
-        }
-        if decoded.ends_with(char::is_whitespace)
-            && !self.block.is_empty()
-            && !self.block.ends_with(['\n', ' '])
-        {
-            self.block.push(' ');
-        }
-    }
-
-    fn line_break(&mut self) {
-        let trimmed = self.block.trim_end().len();
-        self.block.truncate(trimmed);
-        if !self.block.is_empty() {
-            self.block.push('\n');
-        }
-    }
-
-    fn end_block(&mut self) {
-        let text = self.block.trim();
-        if !text.is_empty() {
-            if !self.out.is_empty() {
-                self.out.push_str(if self.list_item && self.last_was_item {
-                    "\n"
-                } else {
-                    "\n\n"
-                });
-            }
-            if self.list_item {
-                self.out.push_str("- ");
-            }
-            self.out.push_str(text);
-            self.last_was_item = self.list_item;
-        }
-        self.block.clear();
-        self.list_item = false;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn html_fragment_to_text() {
-        let html = "<p>Nimbus Labs &amp; Corvid <b>Cloud</b> agree.</p><script>x()</script><ul><li>One</li><li>Two</li></ul><p>End<br>line</p>";
-        assert_eq!(
-            html_to_text(html),
-            "Nimbus Labs & Corvid Cloud agree.\n\n- One\n- Two\n\nEnd\nline"
-        );
-    }
 
     #[test]
     fn dates_in_site_formats() {
