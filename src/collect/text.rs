@@ -56,13 +56,13 @@ pub fn html_to_text(html: &str) -> String {
         let tag = &rest[1..gt];
         rest = &rest[gt + 1..];
         let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        if !closing && SKIP_TAGS.contains(&name.as_str()) {
+        let bare = tag.trim_start_matches('/');
+        let end = bare
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(bare.len());
+        let name = &bare[..end];
+        let is = |list: &[&str]| list.iter().any(|t| t.eq_ignore_ascii_case(name));
+        if !closing && is(SKIP_TAGS) {
             let close = format!("</{name}");
             let lower_pos = find_ci(rest, &close);
             rest = lower_pos.map_or("", |p| {
@@ -71,12 +71,12 @@ pub fn html_to_text(html: &str) -> String {
             });
             continue;
         }
-        if name == "br" {
+        if name.eq_ignore_ascii_case("br") {
             t.line_break();
-        } else if name == "li" && !closing {
+        } else if name.eq_ignore_ascii_case("li") && !closing {
             t.end_block();
             t.list_item = true;
-        } else if BLOCK_TAGS.contains(&name.as_str()) {
+        } else if is(BLOCK_TAGS) {
             t.end_block();
         }
     }
