@@ -109,21 +109,28 @@ impl TextBuilder {
         } else {
             std::borrow::Cow::Borrowed(raw)
         };
-        let starts_ws = decoded.starts_with(char::is_whitespace);
-        let mut first = true;
-        for word in decoded.split_whitespace() {
-            let need_space = !self.block.is_empty()
-                && !self.block.ends_with(['\n', ' '])
-                && (!first || starts_ws);
-            if need_space {
+        // A no-break space separates words like any other space here.
+        let text = if decoded.contains('\u{a0}') {
+            std::borrow::Cow::Owned(decoded.replace('\u{a0}', " "))
+        } else {
+            decoded
+        };
+        // Byte-wise whitespace collapsing: this runs over every byte of
+        // every feed in a pass, so it avoids per-char Unicode checks.
+        let mut gap = false;
+        for piece in text.split(|c: char| c.is_ascii_whitespace()) {
+            if piece.is_empty() {
+                gap = true;
+                continue;
+            }
+            if gap && !matches!(self.block.as_bytes().last(), None | Some(b' ' | b'\n')) {
                 self.block.push(' ');
             }
-            self.block.push_str(word);
-            first = false;
+            self.block.push_str(piece);
+            gap = true;
         }
-        if decoded.ends_with(char::is_whitespace)
-            && !self.block.is_empty()
-            && !self.block.ends_with(['\n', ' '])
+        if text.ends_with(|c: char| c.is_ascii_whitespace())
+            && !matches!(self.block.as_bytes().last(), None | Some(b' ' | b'\n'))
         {
             self.block.push(' ');
         }
