@@ -1,12 +1,78 @@
-//! `termwatch run`.
+//! `termwatch run`: the long-running worker, or one pass with `--once`.
+//!
+//! With `--once`, errors of failed sources are printed first and the summary
+//! line is always the last line on stdout, so scripts can `tail -1` it.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::watch;
+
 use super::Context;
+use crate::pipeline;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Poll every source once (due or not), run the later stages, print a summary and exit.
+    #[arg(long)]
+    pub once: bool,
+}
 
-pub async fn run(_ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`run` is not built yet")
+pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing work in flight");
+        let _ = tx.send(true);
+    });
+    if !args.once {
+        pipeline::run(&ctx.config, &ctx.paths, rx).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} sources {elapsed}") {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let report = pipeline::run_once(&ctx.config, &ctx.paths, &bar, rx).await?;
+    bar.finish_and_clear();
+    for p in &report.problems {
+        eprintln!("skipped: {p}");
+    }
+    let c = &report.collect;
+    for (id, until) in &c.deferred {
+        println!("deferred {id}: the server asked us to wait until {until}");
+    }
+    for (id, err) in &c.failed {
+        println!("failed {id}: {err}");
+    }
+    println!("{}", c.summary());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

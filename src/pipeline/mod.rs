@@ -2,9 +2,155 @@
 //! route and digest, deliver. Each step reads its input from the store,
 //! calls one stage and writes the output back, so a crash between steps
 //! loses nothing: the next pass picks up what is still pending.
+//!
+//! [`run_once`] is one pass over every source; [`run`] is the long-running
+//! worker that fires each source on its own schedule until shutdown.
 
 pub mod collect;
 pub mod correlate;
 pub mod deliver;
 pub mod extract;
 pub mod route;
+
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use tokio::sync::watch;
+
+use crate::collect::{Fetcher, SourceDef};
+use crate::config::{Config, Paths, Problem};
+use crate::store::{self, Store};
+
+pub use collect::CollectReport;
+
+/// Longest the worker sleeps before looking again, so edited source files
+/// and newly due sources are noticed without a restart.
+const MAX_IDLE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Collect(#[from] crate::collect::Error),
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default)]
+pub struct PassReport {
+    /// Problems in source files; the broken entries were skipped.
+    pub problems: Vec<Problem>,
+    pub collect: CollectReport,
+}
+
+/// Steps after collect, chained on every pass over what the store holds as
+/// pending: extract (revisions with `extracted_at` NULL), correlate, route
+/// and digest, deliver. Each step is idempotent, so running it when nothing
+/// is pending costs one query. Filled in as the stages are built.
+pub async fn process_pending(_store: &Store, _config: &Config) -> Result<(), Error> {
+    Ok(())
+}
+
+/// One pass: every source polled once, due or not (a server's Retry-After
+/// is still honoured), then the later stages. `progress` is ticked per
+/// source.
+pub async fn run_once(
+    config: &Config,
+    paths: &Paths,
+    progress: &ProgressBar,
+    shutdown: watch::Receiver<bool>,
+) -> Result<PassReport, Error> {
+    let store = Store::open(&paths.database_url(config)).await?;
+    let (sources, problems) = crate::collect::load_sources(&paths.sources_dir);
+    let fetcher = Fetcher::new(&config.collect)?;
+    let report = collect::collect(&store, &fetcher, sources, false, shutdown, progress).await?;
+    process_pending(&store, config).await?;
+    store.pool().close().await;
+    Ok(PassReport {
+        problems,
+        collect: report,
+    })
+}
+
+/// The long-running worker: each source fires on its own cron schedule
+/// with jitter; state lives in the store, so a restart picks up where the
+/// last run left off. Returns once `shutdown` turns true and the work in
+/// flight is written.
+pub async fn run(
+    config: &Config,
+    paths: &Paths,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let store = Store::open(&paths.database_url(config)).await?;
+    let fetcher = Fetcher::new(&config.collect)?;
+    let mut reported: Vec<Problem> = Vec::new();
+    while !*shutdown.borrow() {
+        let (sources, problems) = crate::collect::load_sources(&paths.sources_dir);
+        if problems != reported {
+            for p in &problems {
+                tracing::warn!("{p}; this source is skipped until fixed");
+            }
+            reported = problems;
+        }
+        let wait = until_next_due(&store, &sources).await?;
+        if !wait.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(wait.min(MAX_IDLE)) => {}
+                _ = shutdown.changed() => {}
+            }
+            continue;
+        }
+        let round = collect::collect(
+            &store,
+            &fetcher,
+            sources,
+            true,
+            shutdown.clone(),
+            &ProgressBar::hidden(),
+        )
+        .await;
+        let report = match round {
+            Ok(r) => r,
+            Err(e) => {
+                // The database, not a source, failed (a full disk, a lock):
+                // wait and try again rather than stop watching.
+                tracing::error!(
+                    "collect round failed: {e}; retrying in {} s",
+                    MAX_IDLE.as_secs()
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(MAX_IDLE) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+        };
+        for (id, err) in &report.failed {
+            tracing::warn!(source = %id, "{err}");
+        }
+        tracing::info!("{}", report.summary());
+        if let Err(e) = process_pending(&store, config).await {
+            tracing::error!(
+                "processing after collect failed: {e}; it is retried after the next round"
+            );
+        }
+    }
+    store.pool().close().await;
+    Ok(())
+}
+
+/// How long until the first source is due (zero when one is due now).
+async fn until_next_due(store: &Store, sources: &[SourceDef]) -> Result<Duration, Error> {
+    if sources.is_empty() {
+        return Ok(MAX_IDLE);
+    }
+    let states = store::articles::load_states(store).await?;
+    let now = jiff::Timestamp::now();
+    let earliest = sources
+        .iter()
+        .map(|s| states.get(&s.id).and_then(|st| st.next_due).unwrap_or(now))
+        .min()
+        .unwrap_or(now);
+    let wait = earliest.duration_since(now);
+    Ok(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+}
