@@ -211,7 +211,11 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         }
         None => (Vec::new(), Vec::new()),
     };
-    if cues.kinds.is_empty() && cues.weak.is_empty() && head_kinds.is_empty() {
+    if cues.kinds.is_empty()
+        && cues.weak.is_empty()
+        && head_kinds.is_empty()
+        && !(cues.permission.is_some() && cues.multicloud)
+    {
         return out;
     }
     // Names in the clause: known ones, then products and organisations by shape.
@@ -270,6 +274,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         }
     }
 
+    let trigger_positions: Vec<(ChangeKind, usize)> = kinds.iter().filter(|k| !k.2).map(|k| (k.0, k.1)).collect();
     let orgs_all = roles::orgs_at(&ments);
     let mut base_conf = a.base_confidence;
     if cues.hedge {
@@ -290,7 +295,8 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         {
             continue;
         }
-        let (status, explicit) = status_for(kind, &cues.statuses, &head_cues);
+        let own = local_statuses(hits, &trigger_positions, kind, trig, from_head);
+        let (status, explicit) = status_for(kind, &own, &head_cues);
         let mut conf =
             base_conf - if from_head { 0.05 } else { 0.0 } - if explicit { 0.0 } else { 0.05 };
         conf = conf.clamp(0.05, 0.99);
@@ -457,7 +463,11 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 if kind == ChangeKind::Pricing && (cues.comparison || !(explicit || has_money)) {
                     continue;
                 }
-                let prods = products::products(&t.norm, c.end, &ments);
+                let mut prods = products::products(&t.norm, c.end, &ments);
+                let trig_word = &t.lower[trig..c.end.min(trig + 5)];
+                if kind == ChangeKind::Availability && (trig_word.starts_with("add") || trig_word.starts_with("bring")) {
+                    prods.retain(|p| p.start > trig);
+                }
                 if prods.is_empty() {
                     continue;
                 }
@@ -504,6 +514,28 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     }
     out.platforms = plats_here;
     out
+}
+
+/// The status cues that speak about the trigger at `trig`: a cue is shadowed
+/// when another kind's trigger stands between it and this one ("A sheds its
+/// revenue share while retaining its stake": "sheds" is not about the stake).
+fn local_statuses(hits: &[Hit], triggers: &[(ChangeKind, usize)], kind: ChangeKind, trig: usize, from_head: bool) -> Vec<Status> {
+    let related = |a: ChangeKind, b: ChangeKind| {
+        a == b || matches!((a, b), (ChangeKind::License, ChangeKind::Exclusivity) | (ChangeKind::Exclusivity, ChangeKind::License))
+    };
+    hits.iter()
+        .filter_map(|h| match h.cue {
+            Cue::Status(s) => Some((s, h.start)),
+            _ => None,
+        })
+        .filter(|(_, pos)| {
+            from_head
+                || !triggers.iter().any(|(k, tp)| {
+                    !related(*k, kind) && ((*tp > *pos && *tp < trig) || (*tp < *pos && *tp > trig))
+                })
+        })
+        .map(|(s, _)| s)
+        .collect()
 }
 
 /// Organisations among the mentions that pass `keep`, in order.

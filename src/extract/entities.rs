@@ -454,6 +454,11 @@ const NOT_PRODUCT_START: &[&str] = &[
     "Models",
 ];
 
+const MONTHS: &[&str] = &[
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+];
+
 /// Products the tables do not know, found by shape, outside known mentions.
 pub fn unknown_products(
     norm: &str,
@@ -466,7 +471,9 @@ pub fn unknown_products(
         let (s, e) = (from + m.start(), from + m.end());
         let text = m.as_str();
         let first = text.split([' ', '-']).next().unwrap_or("");
-        if NOT_PRODUCT_START.contains(&first) {
+        if NOT_PRODUCT_START.contains(&first)
+            || text.split([' ', '-']).any(|w| MONTHS.contains(&w))
+        {
             continue;
         }
         // A year on its own ("end-2026") or a plain count is not a model.

@@ -65,8 +65,9 @@ pub fn history(t: &Text, doc: &Doc, hits: &[Hit], ref_year: Option<i32>) -> Vec<
         let (past, current) = years_state(l, ref_year);
         let current = current || CURRENT.iter().any(|c| l.contains(c));
         let own = cue || (past && !current);
+        // Only a bullet's own head carries history into its body.
         let inherited = match para_hist {
-            Some((p, h)) if p == b.para_start => h && !current,
+            Some((p, h)) if p == b.para_start && b.kind == BlockKind::Bullet => h && !current,
             _ => false,
         };
         let section = b.section.is_some_and(|h| block_hist[h]) && !current;
@@ -180,7 +181,19 @@ fn merge_group(mut group: Vec<Candidate>) -> Candidate {
 }
 
 /// Merges duplicates, fills evidence and character spans, sorts by position.
-pub fn finish(t: &Text, cands: Vec<Candidate>) -> Extraction {
+pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
+    // "Claude lands in Foundry" summarises "Claude Sonnet 4.5 ... in Foundry": keep the specific ones.
+    let specific: Vec<(ChangeKind, String, String)> = cands
+        .iter()
+        .filter_map(|c| Some((c.change.kind, c.change.product.clone()?, c.change.platform.clone()?)))
+        .collect();
+    cands.retain(|c| {
+        let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) else {
+            return true;
+        };
+        let prefix = format!("{p} ");
+        !specific.iter().any(|(k, sp, spl)| *k == c.change.kind && spl == pl && sp.starts_with(&prefix))
+    });
     let mut groups: Vec<(String, bool, Vec<Candidate>)> = Vec::new();
     for c in cands {
         let k = key(&c.change);

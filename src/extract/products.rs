@@ -37,7 +37,13 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             continue;
         };
         let before = &norm[..m.start];
-        if before.ends_with("versions of ") || before.ends_with("version of ") {
+        // "versions of GPT-4" are not GPT-4; "Claude's roadmap" is not a launch.
+        let after = norm[m.end..].trim_start();
+        if before.ends_with("versions of ")
+            || before.ends_with("version of ")
+            || m.possessive
+            || after.starts_with("maker")
+        {
             continue;
         }
         // The possessor or the brand in front names the maker when the tables do not.
@@ -90,7 +96,9 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
     {
         for p in out.iter_mut().skip(1) {
             let fam_word = first.name.split(' ').nth(1).unwrap_or("");
-            let shaped = p.name.split(' ').count() == first.name.split(' ').count() - 1
+            let shaped = p.maker.is_none()
+                && first.maker.is_some()
+                && p.name.split(' ').count() == first.name.split(' ').count() - 1
                 && fam_word.chars().next().is_some_and(|c| c.is_uppercase())
                 && p.name.chars().next().is_some_and(|c| c.is_uppercase())
                 && p.name.chars().any(|c| c.is_ascii_digit())
@@ -101,6 +109,18 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
                     p.maker = first.maker.clone();
                 }
             }
+        }
+    }
+    if out.len() > 0 {
+        let last_end = ments
+            .iter()
+            .filter(|m| out.iter().any(|p| p.start == m.start))
+            .map(|m| m.end)
+            .max()
+            .unwrap_or(0);
+        let rest = norm[last_end.min(clause_end)..clause_end].trim_start();
+        if rest.starts_with("model versions") || rest.starts_with("versions") {
+            out.clear();
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -171,7 +191,8 @@ pub fn platforms(
         } = &m.ent
         {
             let next = norm[m.end..].trim_start();
-            if next.starts_with("region") || next.starts_with("Region") {
+            let next_l = next.to_ascii_lowercase();
+            if ["region", "tenant", "subscription", "account"].iter().any(|w| next_l.starts_with(w)) {
                 continue;
             }
             if out.iter().any(|p| p.name == *name) {

@@ -130,7 +130,12 @@ pub fn revenue(lower: &str, orgs: &[OrgAt], trigger: usize) -> (Option<String>, 
         return (payer, Some(x.name.clone()));
     }
     // "A sheds its revenue-share payment obligation": the subject pays.
-    let payer = last_before(orgs, trigger, None).map(|o| o.name.clone());
+    let payer = last_before(orgs, trigger, None)
+        .filter(|o| {
+            let gap = between(lower, o.end, trigger);
+            gap.len() <= 40 && (gap.ends_with(" its") || gap.ends_with("'s"))
+        })
+        .map(|o| o.name.clone());
     (payer, None)
 }
 
