@@ -614,6 +614,8 @@ const NOT_NAME: &[&str] = &[
     "Sovereign",
     "Agentic",
     "Frontier",
+    "IP", "API", "APIs", "AI", "GA", "CEO", "CFO", "SLA", "SLAs", "SKU", "GPU", "GPUs", "US", "EU",
+    "UK", "Revenue", "Licensing", "Compute", "Capacity", "Investment", "Money", "Models",
 ];
 
 /// Organisations in no table, between `from` and `to`, found by suffix or by
