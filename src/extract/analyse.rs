@@ -463,11 +463,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 if kind == ChangeKind::Pricing && (cues.comparison || !(explicit || has_money)) {
                     continue;
                 }
-                let mut prods = products::products(&t.norm, c.end, &ments);
-                let trig_word = &t.lower[trig..c.end.min(trig + 5)];
-                if kind == ChangeKind::Availability && (trig_word.starts_with("add") || trig_word.starts_with("bring")) {
-                    prods.retain(|p| p.start > trig);
-                }
+                let prods = products::products(&t.norm, c.end, &ments);
                 if prods.is_empty() {
                     continue;
                 }
