@@ -27,6 +27,8 @@ pub struct Candidate {
     pub denial: bool,
     /// The status came from a cue, not a default.
     pub explicit: bool,
+    /// Read from a title or heading, which abbreviate ("on Azure").
+    pub from_heading: bool,
 }
 
 /// What the whole article gives every clause.
@@ -274,7 +276,8 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         }
     }
 
-    let trigger_positions: Vec<(ChangeKind, usize)> = kinds.iter().filter(|k| !k.2).map(|k| (k.0, k.1)).collect();
+    let trigger_positions: Vec<(ChangeKind, usize)> =
+        kinds.iter().filter(|k| !k.2).map(|k| (k.0, k.1)).collect();
     let orgs_all = roles::orgs_at(&ments);
     let mut base_conf = a.base_confidence;
     if cues.hedge {
@@ -333,6 +336,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 norm_span: evidence,
                 denial,
                 explicit,
+                from_heading: input.is_heading,
             });
         };
         match kind {
@@ -515,9 +519,20 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
 /// The status cues that speak about the trigger at `trig`: a cue is shadowed
 /// when another kind's trigger stands between it and this one ("A sheds its
 /// revenue share while retaining its stake": "sheds" is not about the stake).
-fn local_statuses(hits: &[Hit], triggers: &[(ChangeKind, usize)], kind: ChangeKind, trig: usize, from_head: bool) -> Vec<Status> {
+fn local_statuses(
+    hits: &[Hit],
+    triggers: &[(ChangeKind, usize)],
+    kind: ChangeKind,
+    trig: usize,
+    from_head: bool,
+) -> Vec<Status> {
     let related = |a: ChangeKind, b: ChangeKind| {
-        a == b || matches!((a, b), (ChangeKind::License, ChangeKind::Exclusivity) | (ChangeKind::Exclusivity, ChangeKind::License))
+        a == b
+            || matches!(
+                (a, b),
+                (ChangeKind::License, ChangeKind::Exclusivity)
+                    | (ChangeKind::Exclusivity, ChangeKind::License)
+            )
     };
     hits.iter()
         .filter_map(|h| match h.cue {
@@ -737,5 +752,6 @@ pub fn list_item(
         norm_span: (b.head.map(|h| h.0).unwrap_or(b.body_start), end),
         denial: own.denial,
         explicit,
+        from_heading: false,
     })
 }

@@ -455,8 +455,18 @@ const NOT_PRODUCT_START: &[&str] = &[
 ];
 
 const MONTHS: &[&str] = &[
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 /// Products the tables do not know, found by shape, outside known mentions.
@@ -471,8 +481,7 @@ pub fn unknown_products(
         let (s, e) = (from + m.start(), from + m.end());
         let text = m.as_str();
         let first = text.split([' ', '-']).next().unwrap_or("");
-        if NOT_PRODUCT_START.contains(&first)
-            || text.split([' ', '-']).any(|w| MONTHS.contains(&w))
+        if NOT_PRODUCT_START.contains(&first) || text.split([' ', '-']).any(|w| MONTHS.contains(&w))
         {
             continue;
         }
@@ -614,8 +623,28 @@ const NOT_NAME: &[&str] = &[
     "Sovereign",
     "Agentic",
     "Frontier",
-    "IP", "API", "APIs", "AI", "GA", "CEO", "CFO", "SLA", "SLAs", "SKU", "GPU", "GPUs", "US", "EU",
-    "UK", "Revenue", "Licensing", "Compute", "Capacity", "Investment", "Money", "Models",
+    "IP",
+    "API",
+    "APIs",
+    "AI",
+    "GA",
+    "CEO",
+    "CFO",
+    "SLA",
+    "SLAs",
+    "SKU",
+    "GPU",
+    "GPUs",
+    "US",
+    "EU",
+    "UK",
+    "Revenue",
+    "Licensing",
+    "Compute",
+    "Capacity",
+    "Investment",
+    "Money",
+    "Models",
 ];
 
 /// Organisations in no table, between `from` and `to`, found by suffix or by

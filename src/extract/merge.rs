@@ -183,16 +183,48 @@ fn merge_group(mut group: Vec<Candidate>) -> Candidate {
 /// Merges duplicates, fills evidence and character spans, sorts by position.
 pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
     // "Claude lands in Foundry" summarises "Claude Sonnet 4.5 ... in Foundry": keep the specific ones.
+    // A headline's "on Azure" is shorthand for the body's "on Azure AI Foundry".
+    let bodies: Vec<(ChangeKind, String, String)> = cands
+        .iter()
+        .filter(|c| !c.from_heading)
+        .filter_map(|c| {
+            Some((
+                c.change.kind,
+                c.change.product.clone()?,
+                c.change.platform.clone()?,
+            ))
+        })
+        .collect();
+    cands.retain(|c| {
+        let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) else {
+            return true;
+        };
+        !c.from_heading
+            || bodies.iter().all(|(k, bp, bpl)| {
+                !(*k == c.change.kind
+                    && bp == p
+                    && bpl != pl
+                    && bpl.starts_with(pl.split(' ').next().unwrap_or(pl)))
+            })
+    });
     let specific: Vec<(ChangeKind, String, String)> = cands
         .iter()
-        .filter_map(|c| Some((c.change.kind, c.change.product.clone()?, c.change.platform.clone()?)))
+        .filter_map(|c| {
+            Some((
+                c.change.kind,
+                c.change.product.clone()?,
+                c.change.platform.clone()?,
+            ))
+        })
         .collect();
     cands.retain(|c| {
         let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) else {
             return true;
         };
         let prefix = format!("{p} ");
-        !specific.iter().any(|(k, sp, spl)| *k == c.change.kind && spl == pl && sp.starts_with(&prefix))
+        !specific
+            .iter()
+            .any(|(k, sp, spl)| *k == c.change.kind && spl == pl && sp.starts_with(&prefix))
     });
     let mut groups: Vec<(String, bool, Vec<Candidate>)> = Vec::new();
     for c in cands {

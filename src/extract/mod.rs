@@ -209,7 +209,22 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
             .max()
     });
 
-    let parties = article_parties(&doc, &ments, article.organisation.as_deref());
+    let parties = {
+        // Organisations in no table count too when the title or lead names them.
+        let mut all = ments.clone();
+        let lead_end = doc
+            .blocks
+            .iter()
+            .filter(|b| matches!(b.kind, BlockKind::Para | BlockKind::Bullet))
+            .nth(1)
+            .map(|b| b.end)
+            .unwrap_or(t.norm.len());
+        let mut unknown = Vec::new();
+        entities::unknown_orgs(&t.norm, 0, lead_end, &ments, &mut unknown);
+        all.extend(unknown);
+        all.sort_by_key(|m| m.start);
+        article_parties(&doc, &all, article.organisation.as_deref())
+    };
     let platforms = article_platforms(&doc, &ments);
     let history = merge::history(&t, &doc, &hits, ref_year);
     let base_confidence = match article.trust {
@@ -351,6 +366,11 @@ fn list_items(e: &Engine, a: &ArticleCtx, cands: &mut Vec<Candidate>) {
             })
             .collect();
         let mut plats = block_platforms(a, lead);
+        if plats.is_empty() {
+            // A platform in no table, named in the lead-in ("available in Stratus Marketplace:").
+            let lments = analyse::slice(a.ments, lb.start, lb.end, |m| m.start);
+            plats = products::platforms(&a.t.norm, lb.start, lb.end, lments, &[]);
+        }
         if plats.is_empty() {
             plats = context_platforms(a, lead);
         }

@@ -192,7 +192,10 @@ pub fn platforms(
         {
             let next = norm[m.end..].trim_start();
             let next_l = next.to_ascii_lowercase();
-            if ["region", "tenant", "subscription", "account"].iter().any(|w| next_l.starts_with(w)) {
+            if ["region", "tenant", "subscription", "account"]
+                .iter()
+                .any(|w| next_l.starts_with(w))
+            {
                 continue;
             }
             if out.iter().any(|p| p.name == *name) {

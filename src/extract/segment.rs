@@ -403,7 +403,8 @@ pub fn clauses(t: &Text, sentence_index: usize, s: &Sentence, out: &mut Vec<Clau
             // "GPT-5.5, Codex, and Managed Agents": an Oxford-comma list, not a new clause.
             let list = *j == ", and " && {
                 let prev = &lower[..at];
-                prev.rfind(", ").is_some_and(|c| prev[c + 2..].split_whitespace().count() <= 4)
+                prev.rfind(", ")
+                    .is_some_and(|c| prev[c + 2..].split_whitespace().count() <= 4)
             };
             if (*j == "; " || starts_name) && !list {
                 cuts.push((at, next));
