@@ -493,10 +493,15 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     plats
                 };
                 for pr in &prods {
+                    // "Helix Sage 2" from "Helix AI": a brand word shared with an article party names the maker.
+                    let maker = pr.maker.clone().or_else(|| {
+                        let first = pr.name.split(' ').next()?;
+                        a.parties.iter().find(|p| p.split(' ').next() == Some(first) && p.contains(' ')).cloned()
+                    });
                     for pl in &plats {
                         let mut ch = change.clone();
                         let mut parties: Vec<String> = Vec::new();
-                        if let Some(m) = &pr.maker {
+                        if let Some(m) = &maker {
                             push_unique(&mut parties, m);
                         }
                         for o in &pl.owners {

@@ -219,6 +219,10 @@ const ENTRIES: &[(&str, Cue)] = &[
     // status cues
     ("no longer", Status(S::Ended)),
     ("relinquish*", Status(S::Ended)),
+    ("stop", Status(S::Ended)),
+    ("stops", Status(S::Ended)),
+    ("stopped", Status(S::Ended)),
+    ("stopping", Status(S::Ended)),
     ("ceas*", Status(S::Ended)),
     ("discontinu*", Status(S::Ended)),
     ("dissolv*", Status(S::Ended)),
