@@ -496,7 +496,10 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     // "Helix Sage 2" from "Helix AI": a brand word shared with an article party names the maker.
                     let maker = pr.maker.clone().or_else(|| {
                         let first = pr.name.split(' ').next()?;
-                        a.parties.iter().find(|p| p.split(' ').next() == Some(first) && p.contains(' ')).cloned()
+                        a.parties
+                            .iter()
+                            .find(|p| p.split(' ').next() == Some(first) && p.contains(' '))
+                            .cloned()
                     });
                     for pl in &plats {
                         let mut ch = change.clone();

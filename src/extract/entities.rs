@@ -672,8 +672,8 @@ pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: 
         }
         let last = words.last().copied().unwrap_or("");
         let by_suffix = words.len() >= 2 && ORG_SUFFIXES.contains(&last);
-        let by_verb =
-            words.len() <= 3 && PARTNER_VERB_RE.is_match(&norm[e..norm.len().min(e + 80)]);
+        let by_verb = words.len() <= 3
+            && PARTNER_VERB_RE.is_match(&norm[e..super::text::floor_boundary(norm, e + 80)]);
         if by_suffix || by_verb {
             out.push(Mention {
                 start: s,

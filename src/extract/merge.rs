@@ -221,6 +221,10 @@ pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
         let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) else {
             return true;
         };
+        // Only a bare family name ("Claude"), never a versioned one ("Falcon 3").
+        if p.chars().any(|c| c.is_ascii_digit()) {
+            return true;
+        }
         let prefix = format!("{p} ");
         !specific
             .iter()

@@ -109,12 +109,6 @@ pub fn revenue(lower: &str, orgs: &[OrgAt], trigger: usize) -> (Option<String>, 
         let payer = last_before(orgs, trigger, Some(&b.name)).map(|o| o.name.clone());
         return (payer, Some(b.name.clone()));
     }
-    if let Some(b) = org_after_prep(lower, orgs, trigger.saturating_sub(40), &["to", "with"])
-        && b.start > trigger
-    {
-        let payer = last_before(orgs, trigger, Some(&b.name)).map(|o| o.name.clone());
-        return (payer, Some(b.name.clone()));
-    }
     // "Microsoft's share of its revenue", "Microsoft revenue share": the holder of the share is paid.
     if let Some(x) = orgs.iter().rev().find(|o| {
         o.end <= trigger

@@ -231,7 +231,7 @@ pub fn segment(t: &Text, title: &str, has_date: bool) -> Doc {
         let mut head = None;
         match kind {
             BlockKind::Bullet => {
-                body_start = line_start + marker.unwrap_or(0);
+                body_start = (line_start + marker.unwrap_or(0)).clamp(start, end);
                 let body = &norm[body_start..end];
                 if let Some(colon) = body.find(": ") {
                     let h = &body[..colon];

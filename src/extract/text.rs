@@ -74,6 +74,15 @@ pub fn char_offsets(text: &str, offsets: &[usize]) -> Vec<usize> {
     out
 }
 
+/// The largest char boundary of `s` at or before `i` (clamped to its length).
+pub fn floor_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// True when the byte at `i` (if any) is part of a word.
 pub fn is_word_byte(b: Option<&u8>) -> bool {
     matches!(b, Some(b) if b.is_ascii_alphanumeric() || *b >= 0x80)
