@@ -46,6 +46,8 @@ pub struct ArticleCtx<'a> {
     pub base_confidence: f32,
     /// Per sentence: background, not news.
     pub history: Vec<bool>,
+    /// Distinct product names the tables recognised, with their makers.
+    pub products: Vec<(String, Option<String>)>,
 }
 
 static MONEY_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -642,18 +644,10 @@ fn canonical_product(a: &ArticleCtx, m: &mut Mention) {
         return;
     };
     let suffix = format!(" {name}");
-    for other in a.ments {
-        if let Ent::Product {
-            name: full,
-            maker: fm,
-        } = &other.ent
-            && full.ends_with(&suffix)
-        {
-            *name = full.clone();
-            if maker.is_none() {
-                maker.clone_from(fm);
-            }
-            return;
+    if let Some((full, fm)) = a.products.iter().find(|(full, _)| full.ends_with(&suffix)) {
+        *name = full.clone();
+        if maker.is_none() {
+            maker.clone_from(fm);
         }
     }
 }
@@ -728,11 +722,12 @@ pub fn list_item(
     for o in &platform.owners {
         push_unique(&mut parties, o);
     }
+    let first = a.doc.sentences.partition_point(|s| s.block < block_index);
     let end = a
         .doc
         .sentences
-        .iter()
-        .find(|s| s.block == block_index)
+        .get(first)
+        .filter(|s| s.block == block_index)
         .map(|s| s.end)
         .unwrap_or(b.end);
     let mut conf = a.base_confidence - if explicit { 0.0 } else { 0.05 };

@@ -162,12 +162,6 @@ impl Gazetteer {
             .map(|o| o.name.as_str())
     }
 
-    /// The platform an organisation runs, when the tables list exactly the
-    /// ones given (used to upgrade "in Snowflake" to "Snowflake Cortex").
-    pub fn family_of(&self, word: &str) -> Option<&Family> {
-        self.tables.families.iter().find(|f| f.name == word)
-    }
-
     /// Every known name in `norm`, in order, at word boundaries.
     pub fn scan(&self, norm: &str, out: &mut Vec<Mention>) {
         let b = norm.as_bytes();

@@ -437,7 +437,6 @@ const ENTRIES: &[(&str, Cue)] = &[
 #[derive(Debug, Clone, Copy)]
 pub struct Hit {
     pub start: usize,
-    pub end: usize,
     pub cue: Cue,
 }
 
@@ -487,7 +486,6 @@ impl Lexicon {
             for c in cues {
                 out.push(Hit {
                     start: m.start(),
-                    end: m.end(),
                     cue: *c,
                 });
             }

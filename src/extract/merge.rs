@@ -2,6 +2,8 @@
 //! key (the key the spec matches on), keeping the best-supported statement
 //! and filling its empty slots from the others.
 
+use std::collections::HashMap;
+
 use super::analyse::Candidate;
 use super::dates;
 use super::lexicon::{Cue, Hit};
@@ -184,39 +186,28 @@ fn merge_group(mut group: Vec<Candidate>) -> Candidate {
 pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
     // "Claude lands in Foundry" summarises "Claude Sonnet 4.5 ... in Foundry": keep the specific ones.
     // A headline's "on Azure" is shorthand for the body's "on Azure AI Foundry".
-    let bodies: Vec<(ChangeKind, String, String)> = cands
-        .iter()
-        .filter(|c| !c.from_heading)
-        .filter_map(|c| {
-            Some((
-                c.change.kind,
-                c.change.product.clone()?,
-                c.change.platform.clone()?,
-            ))
-        })
-        .collect();
+    let mut bodies: HashMap<(ChangeKind, String), Vec<String>> = HashMap::new();
+    for c in cands.iter().filter(|c| !c.from_heading) {
+        if let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) {
+            bodies.entry((c.change.kind, p.clone())).or_default().push(pl.clone());
+        }
+    }
     cands.retain(|c| {
         let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) else {
             return true;
         };
+        let first_word = pl.split(' ').next().unwrap_or(pl);
         !c.from_heading
-            || bodies.iter().all(|(k, bp, bpl)| {
-                !(*k == c.change.kind
-                    && bp == p
-                    && bpl != pl
-                    && bpl.starts_with(pl.split(' ').next().unwrap_or(pl)))
-            })
+            || bodies
+                .get(&(c.change.kind, p.clone()))
+                .is_none_or(|v| v.iter().all(|bpl| !(bpl != pl && bpl.starts_with(first_word))))
     });
-    let specific: Vec<(ChangeKind, String, String)> = cands
-        .iter()
-        .filter_map(|c| {
-            Some((
-                c.change.kind,
-                c.change.product.clone()?,
-                c.change.platform.clone()?,
-            ))
-        })
-        .collect();
+    let mut specific: HashMap<(ChangeKind, String), Vec<String>> = HashMap::new();
+    for c in &cands {
+        if let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) {
+            specific.entry((c.change.kind, pl.clone())).or_default().push(p.clone());
+        }
+    }
     cands.retain(|c| {
         let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) else {
             return true;
@@ -226,19 +217,23 @@ pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
             return true;
         }
         let prefix = format!("{p} ");
-        !specific
-            .iter()
-            .any(|(k, sp, spl)| *k == c.change.kind && spl == pl && sp.starts_with(&prefix))
+        specific
+            .get(&(c.change.kind, pl.clone()))
+            .is_none_or(|v| !v.iter().any(|sp| sp.starts_with(&prefix)))
     });
-    let mut groups: Vec<(String, bool, Vec<Candidate>)> = Vec::new();
+    let mut index: HashMap<(String, bool), usize> = HashMap::new();
+    let mut groups: Vec<Vec<Candidate>> = Vec::new();
     for c in cands {
-        let k = key(&c.change);
-        match groups.iter_mut().find(|g| g.0 == k && g.1 == c.denial) {
-            Some(g) => g.2.push(c),
-            None => groups.push((k, c.denial, vec![c])),
+        let k = (key(&c.change), c.denial);
+        match index.get(&k) {
+            Some(&i) => groups[i].push(c),
+            None => {
+                index.insert(k, groups.len());
+                groups.push(vec![c]);
+            }
         }
     }
-    let mut merged: Vec<Candidate> = groups.into_iter().map(|g| merge_group(g.2)).collect();
+    let mut merged: Vec<Candidate> = groups.into_iter().map(merge_group).collect();
     merged.sort_by_key(|c| c.norm_span);
     // Byte offsets in the original, then characters in one pass.
     let mut offs: Vec<usize> = merged

@@ -232,6 +232,15 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
         Trust::News => 0.8,
         Trust::Commentary => 0.7,
     };
+    let mut known_products: Vec<(String, Option<String>)> = Vec::new();
+    let mut seen_products = std::collections::HashSet::new();
+    for m in &ments {
+        if let Ent::Product { name, maker } = &m.ent
+            && seen_products.insert(name.clone())
+        {
+            known_products.push((name.clone(), maker.clone()));
+        }
+    }
     let a = ArticleCtx {
         t: &t,
         doc: &doc,
@@ -243,6 +252,7 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
         platforms,
         base_confidence,
         history,
+        products: known_products,
     };
 
     let mut cands: Vec<Candidate> = Vec::new();
@@ -256,8 +266,8 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
             continue;
         }
         clauses.clear();
-        segment::clauses(&t, si, s, &mut clauses);
-        let first_in_block = doc.sentences.iter().position(|x| x.block == s.block) == Some(si);
+        segment::clauses(&t, s, &mut clauses);
+        let first_in_block = si == 0 || doc.sentences[si - 1].block != s.block;
         let evidence = match b.head {
             Some((hs, _)) if first_in_block => (hs, s.end),
             _ => (s.start, s.end),
@@ -335,12 +345,9 @@ fn list_items(e: &Engine, a: &ArticleCtx, cands: &mut Vec<Candidate>) {
             _ => continue,
         };
         let Some(lead) = lead else { continue };
-        if doc
-            .sentences
-            .iter()
-            .enumerate()
-            .any(|(si, s)| s.block == i && a.history[si])
-        {
+        let from = doc.sentences.partition_point(|s| s.block < i);
+        let to = doc.sentences.partition_point(|s| s.block <= i);
+        if (from..to).any(|si| a.history[si]) {
             continue;
         }
         let lb = &doc.blocks[lead];

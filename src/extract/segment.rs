@@ -49,7 +49,6 @@ pub struct Sentence {
 pub struct Clause {
     pub start: usize,
     pub end: usize,
-    pub sentence: usize,
     pub subordinate: bool,
 }
 
@@ -386,7 +385,7 @@ const JOINERS: &[&str] = &[
 
 /// Splits a sentence into clauses at joiners where a new subject (a capitalised
 /// name) starts, and marks a leading subordinate clause.
-pub fn clauses(t: &Text, sentence_index: usize, s: &Sentence, out: &mut Vec<Clause>) {
+pub fn clauses(t: &Text, s: &Sentence, out: &mut Vec<Clause>) {
     let lower = &t.lower[s.start..s.end];
     let norm = &t.norm[s.start..s.end];
     let mut cuts: Vec<(usize, usize)> = Vec::new(); // (end of previous, start of next)
@@ -421,7 +420,6 @@ pub fn clauses(t: &Text, sentence_index: usize, s: &Sentence, out: &mut Vec<Clau
         out.push(Clause {
             start: s.start + prev,
             end: s.start + a,
-            sentence: sentence_index,
             subordinate: false,
         });
         prev = b;
@@ -429,7 +427,6 @@ pub fn clauses(t: &Text, sentence_index: usize, s: &Sentence, out: &mut Vec<Clau
     out.push(Clause {
         start: s.start + prev,
         end: s.end,
-        sentence: sentence_index,
         subordinate: false,
     });
     // A leading "Once X, Y" becomes two clauses: "Once X" (context) and "Y".
@@ -441,7 +438,6 @@ pub fn clauses(t: &Text, sentence_index: usize, s: &Sentence, out: &mut Vec<Clau
             out[first] = Clause {
                 start: c.start,
                 end: c.start + comma,
-                sentence: sentence_index,
                 subordinate: true,
             };
             out.insert(
@@ -449,7 +445,6 @@ pub fn clauses(t: &Text, sentence_index: usize, s: &Sentence, out: &mut Vec<Clau
                 Clause {
                     start: c.start + comma + 2,
                     end: c.end,
-                    sentence: sentence_index,
                     subordinate: false,
                 },
             );
@@ -517,7 +512,7 @@ mod tests {
             block: 0,
         };
         let mut out = Vec::new();
-        clauses(&t, 0, &s, &mut out);
+        clauses(&t, &s, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(
             &t.norm[out[1].start..out[1].end],
@@ -536,7 +531,7 @@ mod tests {
             block: 0,
         };
         let mut out = Vec::new();
-        clauses(&t, 0, &s, &mut out);
+        clauses(&t, &s, &mut out);
         assert!(out[0].subordinate);
         assert!(!out[1].subordinate);
     }

@@ -51,6 +51,7 @@ impl<'a> Text<'a> {
     }
 
     /// The original text behind a `norm` byte range.
+    #[cfg(test)]
     pub fn original_slice(&self, start: usize, end: usize) -> &'a str {
         let (s, e) = (self.orig(start), self.orig(end));
         self.original.get(s..e).unwrap_or("")
