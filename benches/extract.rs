@@ -19,7 +19,9 @@ fn load(dir: &Path, out: &mut Vec<String>) {
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
-        let Ok(raw) = std::fs::read_to_string(&p) else { continue };
+        let Ok(raw) = std::fs::read_to_string(&p) else {
+            continue;
+        };
         match p.extension().and_then(|e| e.to_str()) {
             Some("txt") => out.push(raw),
             Some("html") => out.push(termwatch::html::main_text(&raw)),

@@ -134,7 +134,14 @@ fn status_for(kind: ChangeKind, own: &[Status], head: &[Status]) -> (Status, boo
             S::Continues,
             S::Started,
         ],
-        ChangeKind::RevenueShare => &[S::Capped, S::Ended, S::Changed, S::Extended, S::Continues],
+        ChangeKind::RevenueShare => &[
+            S::Capped,
+            S::Ended,
+            S::Changed,
+            S::Extended,
+            S::Continues,
+            S::Started,
+        ],
         ChangeKind::Availability => &[S::Withdrawn, S::Preview, S::Available],
         ChangeKind::CloudPriority => &[S::Ended, S::Narrowed, S::Continues, S::Started],
         ChangeKind::Investment => &[S::Ended, S::Changed, S::Continues, S::Started],
@@ -235,6 +242,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     super::entities::unknown_orgs(&t.norm, c.start, c.end, &ments, &mut extra);
     ments.extend(extra);
     ments.sort_by_key(|m| m.start);
+    short_names(a, c.start, c.end, &mut ments);
     for m in ments.iter_mut() {
         canonical_product(a, m);
     }
@@ -361,6 +369,21 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 emit(change, explicit || cues.multicloud);
             }
             ChangeKind::License => {
+                // "a licensing dispute", "licensing fees": about a licence, not a grant of one.
+                let after = t.lower[trig..c.end].split_whitespace().nth(1).unwrap_or("");
+                if matches!(
+                    after,
+                    "dispute"
+                        | "disputes"
+                        | "audit"
+                        | "audits"
+                        | "fee"
+                        | "fees"
+                        | "costs"
+                        | "talks"
+                ) {
+                    continue;
+                }
                 let (licensor, licensee) = roles::license(lower, &local, trig_local);
                 let (licensor, licensee) = match (licensor, licensee) {
                     (Some(a), Some(b)) => (a, b),
@@ -483,11 +506,29 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     .map(|p| upgrade_platform(e, a, p))
                     .collect();
                 let plats = if plats.is_empty() {
+                    // "Corvid Cloud has removed Falcon 2 from its catalogue": the subject runs the platform.
+                    let subject = orgs_all
+                        .iter()
+                        .find(|o| o.start < trig && !o.possessive)
+                        .filter(|o| {
+                            o.name.ends_with(" Cloud")
+                                || a.platforms.iter().all(|p| !p.owners.contains(&o.name))
+                        })
+                        .filter(|o| {
+                            prods
+                                .iter()
+                                .all(|p| p.maker.as_deref() != Some(o.name.as_str()))
+                        })
+                        .map(|o| Platform {
+                            name: o.name.clone(),
+                            owners: vec![o.name.clone()],
+                        });
                     input
                         .context_platforms
                         .first()
-                        .or(a.platforms.first())
                         .cloned()
+                        .or(subject)
+                        .or(a.platforms.first().cloned())
                         .into_iter()
                         .collect()
                 } else {
@@ -635,6 +676,48 @@ fn upgrade_platform(e: &Engine, a: &ArticleCtx, p: Platform) -> Platform {
         return known.clone();
     }
     p
+}
+
+/// News shortens names after the first mention ("Brightline" for
+/// "Brightline Software"): a capitalised word that opens the name of an
+/// organisation the article is about stands for it.
+fn short_names(a: &ArticleCtx, from: usize, to: usize, ments: &mut Vec<Mention>) {
+    let norm = &a.t.norm;
+    let mut added = false;
+    for p in a.parties.iter().filter(|p| p.contains(' ')) {
+        let first = p.split(' ').next().unwrap_or(p);
+        if first.len() < 3 {
+            continue;
+        }
+        let mut at = from;
+        while let Some(i) = norm[at..to].find(first) {
+            let s = at + i;
+            let e = s + first.len();
+            at = e;
+            let b = norm.as_bytes();
+            if (s > 0 && super::text::is_word_byte(b.get(s - 1)))
+                || super::text::is_word_byte(b.get(e))
+            {
+                continue;
+            }
+            if norm[e..].starts_with(' ') && norm[e + 1..].starts_with(|c: char| c.is_uppercase()) {
+                continue;
+            }
+            if ments.iter().any(|m| m.start < e && s < m.end) {
+                continue;
+            }
+            ments.push(Mention {
+                start: s,
+                end: e,
+                ent: Ent::Org(p.clone()),
+                possessive: norm[e..].starts_with("'s "),
+            });
+            added = true;
+        }
+    }
+    if added {
+        ments.sort_by_key(|m| m.start);
+    }
 }
 
 /// A short product name stands for the fuller one the article uses

@@ -189,7 +189,10 @@ pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
     let mut bodies: HashMap<(ChangeKind, String), Vec<String>> = HashMap::new();
     for c in cands.iter().filter(|c| !c.from_heading) {
         if let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) {
-            bodies.entry((c.change.kind, p.clone())).or_default().push(pl.clone());
+            bodies
+                .entry((c.change.kind, p.clone()))
+                .or_default()
+                .push(pl.clone());
         }
     }
     cands.retain(|c| {
@@ -198,14 +201,18 @@ pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
         };
         let first_word = pl.split(' ').next().unwrap_or(pl);
         !c.from_heading
-            || bodies
-                .get(&(c.change.kind, p.clone()))
-                .is_none_or(|v| v.iter().all(|bpl| !(bpl != pl && bpl.starts_with(first_word))))
+            || bodies.get(&(c.change.kind, p.clone())).is_none_or(|v| {
+                v.iter()
+                    .all(|bpl| !(bpl != pl && bpl.starts_with(first_word)))
+            })
     });
     let mut specific: HashMap<(ChangeKind, String), Vec<String>> = HashMap::new();
     for c in &cands {
         if let (Some(p), Some(pl)) = (&c.change.product, &c.change.platform) {
-            specific.entry((c.change.kind, pl.clone())).or_default().push(p.clone());
+            specific
+                .entry((c.change.kind, pl.clone()))
+                .or_default()
+                .push(p.clone());
         }
     }
     cands.retain(|c| {

@@ -183,7 +183,14 @@ pub fn platforms(
     products: &[Product],
 ) -> Vec<Platform> {
     let mut out: Vec<Platform> = Vec::new();
+    // "Google Cloud's Vertex AI": the possessor owns the platform, it is not one more.
+    let has_plain = ments
+        .iter()
+        .any(|m| matches!(m.ent, Ent::Platform { .. }) && !m.possessive);
     for m in ments {
+        if m.possessive && has_plain {
+            continue;
+        }
         if let Ent::Platform {
             name,
             owner,

@@ -175,11 +175,16 @@ pub fn license(lower: &str, orgs: &[OrgAt], trigger: usize) -> (Option<String>, 
             break;
         }
     }
-    // "A grants B", "A licenses its models to B"
+    // "A grants B", "A licenses its models to B"; but "A licenses models from B".
     for v in GRANT_VERBS {
         if let Some(i) = lower.find(v) {
             let subject = last_before(orgs, i, None);
             let object = orgs.iter().find(|o| o.start >= i + v.len());
+            if let (Some(s), Some(ob)) = (subject, object)
+                && lower[..ob.start].ends_with("from ")
+            {
+                return (Some(ob.name.clone()), Some(s.name.clone()));
+            }
             if let (Some(s), Some(ob)) = (subject, object)
                 && licensor.as_deref().is_none_or(|l| l == s.name)
             {
