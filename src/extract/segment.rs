@@ -323,7 +323,7 @@ fn split_sentences(norm: &str, start: usize, end: usize, block: usize, out: &mut
             let opens = next.is_ascii_uppercase() || next.is_ascii_digit() || next == b'"';
             let word_start = norm[s..i]
                 .rfind(|c: char| c.is_whitespace() || c == '(')
-                .map(|p| s + p + 1)
+                .map(|p| s + p + norm[s + p..].chars().next().map_or(1, char::len_utf8))
                 .unwrap_or(s);
             let word = norm[word_start..i].to_ascii_lowercase();
             let abbrev = b == b'.'
