@@ -1,13 +1,533 @@
-//! The `extract` stage (being built; see the issue).
+//! The `extract` stage: one article becomes typed term changes, each with
+//! its evidence sentence verbatim and that sentence's character offsets.
+//!
+//! Pure and offline: rules over cue lexicons (Aho-Corasick), a gazetteer of
+//! names (data in `aliases.toml`, extended by `[extract]` in the config) and
+//! linear-time regexes. No model, no network.
+//!
+//! # Layout
+//!
+//! - `text`: a normalised copy of the text with a map back to the original.
+//! - `segment`: title, dateline, headings, bullets, tables, furniture; sentences; clauses.
+//! - `lexicon`: triggers per kind, status cues, hedges, denials, history.
+//! - `entities`: organisations, platforms, products, known and unknown.
+//! - `products`: product lists and the platform they land on.
+//! - `roles`: payer/payee and licensor/licensee from local patterns.
+//! - `dates`: dates, `until` and `effective`.
+//! - `analyse`: the rules, clause by clause.
+//! - `merge`: one change per key, the best-supported statement first.
+
+mod analyse;
+mod dates;
+mod entities;
+mod lexicon;
+mod merge;
+mod products;
+mod roles;
+mod segment;
+mod text;
+
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-/// `[extract]` section of `termwatch.toml`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub use entities::{Family, OrgAlias, PlatformAlias, Tables};
+
+use crate::model::{Article, ChangeKind, Extraction, Trust};
+use analyse::{ArticleCtx, Candidate, ClauseIn};
+use entities::{Ent, Gazetteer, Mention};
+use lexicon::{Cue, Lexicon};
+use products::Platform;
+use segment::BlockKind;
+use text::Text;
+
+/// `[extract]` section of `termwatch.toml`: names to add to the shipped
+/// alias tables, in the same shape as `src/extract/aliases.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Config {}
+pub struct Config {
+    /// `[[extract.organisations]] name = "Nimbus Labs", aliases = ["Nimbus"]`
+    pub organisations: Vec<OrgAlias>,
+    /// `[[extract.platforms]] name = "Corvid Marketplace", owner = "Corvid Cloud"`
+    pub platforms: Vec<PlatformAlias>,
+    /// `[[extract.families]] name = "Falcon", maker = "Nimbus Labs", standalone = true`
+    pub families: Vec<Family>,
+}
+
+/// Problems in the `[extract]` section.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "[extract] {section} entry {index}: the name is empty; write name = \"Canonical Name\""
+    )]
+    EmptyName { section: &'static str, index: usize },
+    #[error(
+        "[extract] families entry {index} ({name}): the maker is empty; write maker = \"Organisation\""
+    )]
+    EmptyMaker { index: usize, name: String },
+    #[error("the shipped alias table does not parse: {0}")]
+    Builtin(#[from] toml::de::Error),
+}
+
+impl Config {
+    /// Checks the user's entries; the message says which one and what to write.
+    pub fn validate(&self) -> Result<(), Error> {
+        for (i, o) in self.organisations.iter().enumerate() {
+            if o.name.trim().is_empty() {
+                return Err(Error::EmptyName {
+                    section: "organisations",
+                    index: i + 1,
+                });
+            }
+        }
+        for (i, p) in self.platforms.iter().enumerate() {
+            if p.name.trim().is_empty() {
+                return Err(Error::EmptyName {
+                    section: "platforms",
+                    index: i + 1,
+                });
+            }
+        }
+        for (i, f) in self.families.iter().enumerate() {
+            if f.name.trim().is_empty() {
+                return Err(Error::EmptyName {
+                    section: "families",
+                    index: i + 1,
+                });
+            }
+            if f.maker.trim().is_empty() {
+                return Err(Error::EmptyMaker {
+                    index: i + 1,
+                    name: f.name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The shipped tables with the user's entries added (a user entry with a
+    /// shipped name adds its aliases to that entry).
+    pub fn tables(&self) -> Result<Tables, Error> {
+        let mut t: Tables = toml::from_str(entities::BUILTIN_ALIASES)?;
+        for o in &self.organisations {
+            match t.organisations.iter_mut().find(|x| x.name == o.name) {
+                Some(x) => x.aliases.extend(o.aliases.iter().cloned()),
+                None => t.organisations.push(o.clone()),
+            }
+        }
+        for p in &self.platforms {
+            match t.platforms.iter_mut().find(|x| x.name == p.name) {
+                Some(x) => {
+                    x.aliases.extend(p.aliases.iter().cloned());
+                    if p.owner.is_some() {
+                        x.owner.clone_from(&p.owner);
+                    }
+                }
+                None => t.platforms.push(p.clone()),
+            }
+        }
+        // User families go first so they win over shipped ones of the same name.
+        let mut fams = self.families.clone();
+        fams.extend(t.families);
+        t.families = fams;
+        Ok(t)
+    }
+}
+
+/// The compiled lexicon and gazetteer for one configuration.
+pub struct Engine {
+    lex: Lexicon,
+    gaz: Gazetteer,
+}
+
+impl Engine {
+    pub fn new(config: &Config) -> Result<Engine, Error> {
+        config.validate()?;
+        Ok(Engine {
+            lex: Lexicon::new(),
+            gaz: Gazetteer::new(config.tables()?),
+        })
+    }
+}
+
+/// Compiling the automata costs milliseconds; the pipeline calls `extract`
+/// once per article with the same config, so the last engine is kept.
+static ENGINE: Mutex<Option<(Config, Arc<Engine>)>> = Mutex::new(None);
+
+fn engine_for(config: &Config) -> Arc<Engine> {
+    let mut guard = ENGINE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((c, e)) = guard.as_ref()
+        && c == config
+    {
+        return e.clone();
+    }
+    // A bad user table must not stop extraction: fall back to the shipped one
+    // (`termwatch check` reports the problem through `Config::validate`).
+    let engine = Engine::new(config)
+        .or_else(|_| Engine::new(&Config::default()))
+        .map(Arc::new)
+        .expect("the shipped alias table parses (a unit test checks it)");
+    *guard = Some((config.clone(), engine.clone()));
+    engine
+}
 
 /// Reads the term changes stated in one article.
-pub fn extract(_article: &crate::model::Article, _config: &Config) -> crate::model::Extraction {
-    crate::model::Extraction::default()
+pub fn extract(article: &Article, config: &Config) -> Extraction {
+    let engine = engine_for(config);
+    extract_with(&engine, article)
+}
+
+/// As [`extract`], with an engine the caller keeps (benchmarks, batch jobs).
+pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
+    let t = Text::new(&article.text);
+    let doc = segment::segment(&t, &article.title, article.published.is_some());
+    let mut ments: Vec<Mention> = Vec::new();
+    e.gaz.scan(&t.norm, &mut ments);
+    let mut hits = Vec::new();
+    e.lex.scan(&t.lower, &mut hits);
+
+    let published = article
+        .published
+        .map(|ts| {
+            let d = ts.to_zoned(jiff::tz::TimeZone::UTC).date();
+            (d.year() as i32, d.month() as u8, d.day() as u8)
+        })
+        .or_else(|| {
+            doc.blocks
+                .iter()
+                .filter(|b| b.kind == BlockKind::Dateline)
+                .find_map(|b| {
+                    let d = dates::first_date(&t.norm[b.start..b.end], None)?;
+                    Some((d.year?, d.month?, d.day?))
+                })
+        });
+    let ref_year = published.map(|p| p.0).or_else(|| {
+        dates::find_dates(&t.norm)
+            .iter()
+            .filter_map(|d| d.year)
+            .filter(|y| (1990..2100).contains(y))
+            .max()
+    });
+
+    let parties = {
+        // Organisations in no table count too when the title or lead names them.
+        let mut all = ments.clone();
+        let lead_end = doc
+            .blocks
+            .iter()
+            .filter(|b| matches!(b.kind, BlockKind::Para | BlockKind::Bullet))
+            .nth(1)
+            .map(|b| b.end)
+            .unwrap_or(t.norm.len());
+        let mut unknown = Vec::new();
+        entities::unknown_orgs(&t.norm, 0, lead_end, &ments, &mut unknown);
+        all.extend(unknown);
+        all.sort_by_key(|m| m.start);
+        article_parties(&doc, &all, article.organisation.as_deref())
+    };
+    let platforms = article_platforms(&doc, &ments);
+    let history = merge::history(&t, &doc, &hits, ref_year);
+    let base_confidence = match article.trust {
+        Trust::Vendor => 0.9,
+        Trust::News => 0.8,
+        Trust::Commentary => 0.7,
+    };
+    let mut known_products: Vec<(String, Option<String>)> = Vec::new();
+    let mut seen_products = std::collections::HashSet::new();
+    for m in &ments {
+        if let Ent::Product { name, maker } = &m.ent
+            && seen_products.insert(name.clone())
+        {
+            known_products.push((name.clone(), maker.clone()));
+        }
+    }
+    let a = ArticleCtx {
+        t: &t,
+        doc: &doc,
+        ments: &ments,
+        hits: &hits,
+        published,
+        ref_year,
+        parties,
+        platforms,
+        base_confidence,
+        history,
+        products: known_products,
+    };
+
+    let mut cands: Vec<Candidate> = Vec::new();
+    let mut clauses = Vec::new();
+    for (si, s) in doc.sentences.iter().enumerate() {
+        if a.history[si] {
+            continue;
+        }
+        let b = &doc.blocks[s.block];
+        if b.kind == BlockKind::TableRow {
+            continue;
+        }
+        clauses.clear();
+        segment::clauses(&t, s, &mut clauses);
+        let first_in_block = si == 0 || doc.sentences[si - 1].block != s.block;
+        let evidence = match b.head {
+            Some((hs, _)) if first_in_block => (hs, s.end),
+            _ => (s.start, s.end),
+        };
+        let sentence_has_revenue = analyse::slice(&hits, s.start, s.end, |h| h.start)
+            .iter()
+            .any(|h| h.cue == Cue::Kind(ChangeKind::RevenueShare));
+        let mut ctx_platforms = context_platforms(&a, s.block);
+        let mut prev_target = None;
+        for c in clauses.iter() {
+            if c.subordinate {
+                continue;
+            }
+            let input = ClauseIn {
+                clause: *c,
+                evidence,
+                head: b.head,
+                context_platforms: &ctx_platforms,
+                prev_target: prev_target.clone(),
+                in_bullet: b.kind == BlockKind::Bullet,
+                is_heading: matches!(b.kind, BlockKind::Title | BlockKind::Heading),
+                sentence_has_revenue,
+            };
+            let out = analyse::analyse_clause(e, &a, &input);
+            cands.extend(out.candidates);
+            if !out.platforms.is_empty() {
+                ctx_platforms = out.platforms;
+            }
+            if out.target.is_some() {
+                prev_target = out.target;
+            }
+        }
+    }
+    list_items(e, &a, &mut cands);
+    merge::finish(&t, cands)
+}
+
+/// The title line and dateline date a plain-text article opens with
+/// ("Headline\n\nApr 28, 2026 | Desk"), for files that carry no metadata.
+pub fn text_header(text: &str) -> (Option<String>, Option<jiff::civil::Date>) {
+    let t = Text::new(text);
+    let doc = segment::segment(&t, "", false);
+    let title = doc
+        .blocks
+        .iter()
+        .find(|b| b.kind == BlockKind::Title)
+        .map(|b| t.original[t.orig(b.start)..t.orig(b.end)].to_string());
+    let date = doc
+        .blocks
+        .iter()
+        .filter(|b| b.kind == BlockKind::Dateline)
+        .find_map(|b| {
+            let d = dates::first_date(&t.norm[b.start..b.end], None)?;
+            jiff::civil::Date::new(d.year? as i16, d.month? as i8, d.day? as i8).ok()
+        });
+    (title, date)
+}
+
+/// Items of lists and tables introduced by an availability or retirement
+/// lead-in: the platform and kind live in the lead-in, the product in the item.
+fn list_items(e: &Engine, a: &ArticleCtx, cands: &mut Vec<Candidate>) {
+    let doc = a.doc;
+    let mut table_header: Option<usize> = None;
+    for (i, b) in doc.blocks.iter().enumerate() {
+        let lead = match b.kind {
+            BlockKind::TableRow => {
+                let is_first = i == 0 || doc.blocks[i - 1].kind != BlockKind::TableRow;
+                if is_first {
+                    table_header = Some(i);
+                    continue;
+                }
+                table_header
+            }
+            BlockKind::Bullet => b.lead_in,
+            _ => continue,
+        };
+        let Some(lead) = lead else { continue };
+        let from = doc.sentences.partition_point(|s| s.block < i);
+        let to = doc.sentences.partition_point(|s| s.block <= i);
+        if (from..to).any(|si| a.history[si]) {
+            continue;
+        }
+        let lb = &doc.blocks[lead];
+        let lhits = analyse::slice(a.hits, lb.start, lb.end, |h| h.start);
+        let kind = if lhits
+            .iter()
+            .any(|h| h.cue == Cue::Kind(ChangeKind::Deprecation))
+        {
+            ChangeKind::Deprecation
+        } else if lhits
+            .iter()
+            .any(|h| h.cue == Cue::Kind(ChangeKind::Availability))
+        {
+            ChangeKind::Availability
+        } else {
+            continue;
+        };
+        let statuses: Vec<crate::model::Status> = lhits
+            .iter()
+            .filter_map(|h| match h.cue {
+                Cue::Status(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let mut plats = block_platforms(a, lead);
+        if plats.is_empty() {
+            // A platform in no table, named in the lead-in ("available in Stratus Marketplace:").
+            let lments = analyse::slice(a.ments, lb.start, lb.end, |m| m.start);
+            plats = products::platforms(&a.t.norm, lb.start, lb.end, lments, &[]);
+        }
+        if plats.is_empty() {
+            plats = context_platforms(a, lead);
+        }
+        if plats.is_empty()
+            && let Some(s) = lb.section
+        {
+            plats = block_platforms(a, s);
+        }
+        if let Some(c) = analyse::list_item(e, a, i, kind, &plats, &statuses) {
+            cands.push(c);
+        }
+    }
+}
+
+fn block_platforms(a: &ArticleCtx, block: usize) -> Vec<Platform> {
+    let b = &a.doc.blocks[block];
+    analyse::slice(a.ments, b.start, b.end, |m| m.start)
+        .iter()
+        .filter_map(|m| match &m.ent {
+            Ent::Platform {
+                name,
+                owner,
+                partner,
+            } => Some(Platform {
+                name: name.clone(),
+                owners: owner.iter().chain(partner.iter()).cloned().collect(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Platforms a block inherits: its lead-in's, else its heading's.
+fn context_platforms(a: &ArticleCtx, block: usize) -> Vec<Platform> {
+    let b = &a.doc.blocks[block];
+    for src in [b.lead_in, b.section].into_iter().flatten() {
+        let p = block_platforms(a, src);
+        if !p.is_empty() {
+            return p;
+        }
+    }
+    Vec::new()
+}
+
+/// The organisations the article is about: the source's own organisation,
+/// then those in the title and the first paragraphs, most mentioned first.
+fn article_parties(doc: &segment::Doc, ments: &[Mention], own: Option<&str>) -> Vec<String> {
+    let mut counts: Vec<(String, usize, usize, bool)> = Vec::new(); // name, count, first, in title
+    let lead_end = doc
+        .blocks
+        .iter()
+        .filter(|b| matches!(b.kind, BlockKind::Para | BlockKind::Bullet))
+        .nth(1)
+        .map(|b| b.end)
+        .unwrap_or(usize::MAX);
+    let title_end = doc
+        .blocks
+        .iter()
+        .find(|b| b.kind == BlockKind::Title)
+        .map(|b| b.end)
+        .unwrap_or(0);
+    for m in ments {
+        if matches!(m.ent, Ent::Product { .. }) {
+            continue;
+        }
+        for o in m.orgs() {
+            match counts.iter_mut().find(|c| c.0 == o) {
+                Some(c) => c.1 += 1,
+                None => counts.push((o.to_string(), 1, m.start, m.start < title_end)),
+            }
+        }
+    }
+    counts.retain(|c| c.2 < lead_end);
+    counts.sort_by(|a, b| b.3.cmp(&a.3).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let mut out: Vec<String> = Vec::new();
+    if let Some(o) = own {
+        out.push(o.to_string());
+    }
+    for c in counts {
+        if !out.contains(&c.0) {
+            out.push(c.0);
+        }
+    }
+    out
+}
+
+/// Known platforms named in the article: the title's first, then by count.
+fn article_platforms(doc: &segment::Doc, ments: &[Mention]) -> Vec<Platform> {
+    let title_end = doc
+        .blocks
+        .iter()
+        .find(|b| b.kind == BlockKind::Title)
+        .map(|b| b.end)
+        .unwrap_or(0);
+    let mut counts: Vec<(Platform, usize, bool)> = Vec::new();
+    for m in ments {
+        if let Ent::Platform {
+            name,
+            owner,
+            partner,
+        } = &m.ent
+        {
+            match counts.iter_mut().find(|c| c.0.name == *name) {
+                Some(c) => c.1 += 1,
+                None => counts.push((
+                    Platform {
+                        name: name.clone(),
+                        owners: owner.iter().chain(partner.iter()).cloned().collect(),
+                    },
+                    1,
+                    m.start < title_end,
+                )),
+            }
+        }
+    }
+    counts.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
+    counts.into_iter().map(|c| c.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_tables_parse() {
+        let t = Config::default().tables().expect("builtin parses");
+        assert!(t.organisations.iter().any(|o| o.name == "Amazon"));
+    }
+
+    #[test]
+    fn user_aliases_extend_the_tables() {
+        let c: Config = toml::from_str(
+            "[[organisations]]\nname = \"Nimbus Labs\"\naliases = [\"Nimbus\"]\n[[platforms]]\nname = \"Corvid Market\"\nowner = \"Corvid\"\n",
+        )
+        .expect("parses");
+        let t = c.tables().expect("tables");
+        assert!(t.organisations.iter().any(|o| o.name == "Nimbus Labs"));
+        assert!(t.platforms.iter().any(|p| p.name == "Corvid Market"));
+    }
+
+    #[test]
+    fn empty_user_name_is_reported_with_what_to_write() {
+        let c = Config {
+            organisations: vec![OrgAlias {
+                name: " ".into(),
+                aliases: vec![],
+            }],
+            ..Config::default()
+        };
+        let msg = c.validate().expect_err("empty name").to_string();
+        assert!(msg.contains("organisations entry 1"), "{msg}");
+    }
 }

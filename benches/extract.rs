@@ -1,0 +1,103 @@
+//! Extraction throughput: `cargo bench --bench extract`.
+//!
+//! Two workloads over the project's own fixtures (and the shared dev corpus
+//! when it is present beside the repo, read at run time, never copied):
+//! a batch of articles repeated to about 24 MB, extracted one by one as the
+//! pipeline does, and the same text as one large article (which would show
+//! any cost that grows faster than the text). Prints MB/s on one core.
+
+use std::path::Path;
+use std::time::Instant;
+
+use termwatch::extract::{Config, Engine, extract_with};
+use termwatch::model::{Article, Trust};
+
+fn load(dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let Ok(raw) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        match p.extension().and_then(|e| e.to_str()) {
+            Some("txt") => out.push(raw),
+            Some("html") => out.push(termwatch::html::main_text(&raw)),
+            _ => {}
+        }
+    }
+}
+
+fn article(text: String) -> Article {
+    Article {
+        source_id: "bench".into(),
+        url: "https://bench.test/".into(),
+        title: String::new(),
+        published: Some(jiff::Timestamp::from_second(1_767_225_600).expect("valid time")),
+        author: None,
+        text,
+        content_hash: String::new(),
+        fetched_at: jiff::Timestamp::UNIX_EPOCH,
+        trust: Trust::News,
+        organisation: None,
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = Vec::new();
+    load(&root.join("tests/fixtures/extract"), &mut docs);
+    load(&root.join("../../shared/corpus/dev"), &mut docs);
+    load(Path::new("/work/shared/corpus/dev"), &mut docs);
+    assert!(!docs.is_empty(), "no fixture texts found");
+    let engine = Engine::new(&Config::default()).expect("shipped tables compile");
+
+    const TARGET: usize = 24 << 20;
+    let mut batch: Vec<Article> = Vec::new();
+    let mut bytes = 0;
+    while bytes < TARGET {
+        for d in &docs {
+            bytes += d.len();
+            batch.push(article(d.clone()));
+        }
+    }
+    // Warm up caches and lazily built regexes.
+    for a in batch.iter().take(docs.len()) {
+        extract_with(&engine, a);
+    }
+    let t = Instant::now();
+    let mut changes = 0;
+    for a in &batch {
+        changes += extract_with(&engine, a).changes.len();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "batch: {} articles, {:.1} MB in {:.3} s = {:.1} MB/s ({} changes)",
+        batch.len(),
+        bytes as f64 / 1e6,
+        secs,
+        bytes as f64 / 1e6 / secs,
+        changes
+    );
+
+    let mut big = String::new();
+    while big.len() < (8 << 20) {
+        for d in &docs {
+            big.push_str(d);
+            big.push_str("\n\n");
+        }
+    }
+    let one = article(big);
+    let t = Instant::now();
+    let x = extract_with(&engine, &one);
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "one article: {:.1} MB in {:.3} s = {:.1} MB/s ({} changes after merging)",
+        one.text.len() as f64 / 1e6,
+        secs,
+        one.text.len() as f64 / 1e6 / secs,
+        x.changes.len()
+    );
+}

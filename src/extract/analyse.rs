@@ -1,0 +1,843 @@
+//! The rules: one clause at a time, with its sentence, bullet head, lead-in,
+//! heading and article as context, into candidate changes.
+//!
+//! Every rule reads cues (lexicon), names (entities) and positions, never
+//! particular sentences: a kind needs its trigger, roles need their local
+//! pattern, history and denials are told apart by cue and by date.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::entities::{Ent, Mention};
+use super::lexicon::{Cue, Hit};
+use super::products::{self, Platform, Product};
+use super::roles::{self, OrgAt};
+use super::segment::{BlockKind, Clause, Doc};
+use super::text::Text;
+use super::{Engine, dates};
+use crate::model::{ChangeKind, Span, Status, TermChange};
+
+/// A change before merging: the change, where its evidence is (bytes in
+/// `norm`), and how much to prefer it over a duplicate.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub change: TermChange,
+    pub norm_span: (usize, usize),
+    pub denial: bool,
+    /// The status came from a cue, not a default.
+    pub explicit: bool,
+    /// Read from a title or heading, which abbreviate ("on Azure").
+    pub from_heading: bool,
+}
+
+/// What the whole article gives every clause.
+pub struct ArticleCtx<'a> {
+    pub t: &'a Text<'a>,
+    pub doc: &'a Doc,
+    pub ments: &'a [Mention],
+    pub hits: &'a [Hit],
+    pub published: Option<(i32, u8, u8)>,
+    pub ref_year: Option<i32>,
+    /// Organisations the article is about (title and lead first).
+    pub parties: Vec<String>,
+    /// Known platforms named in the article, title first, then by frequency.
+    pub platforms: Vec<Platform>,
+    pub base_confidence: f32,
+    /// Per sentence: background, not news.
+    pub history: Vec<bool>,
+    /// Distinct product names the tables recognised, with their makers.
+    pub products: Vec<(String, Option<String>)>,
+}
+
+static MONEY_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:[$\u{20ac}\u{a3}]\s?\d|\b(?:eur|usd|gbp)\s?\d|\b\d+(?:\.\d+)?\s?(?:billion|million|trillion|bn)\b|\b\d+(?:\.\d+)?\s?[bm]\b)")
+        .expect("static pattern is valid")
+});
+
+static POWER_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|several)\s?(?:gigawatts?|gw|megawatts?|mw)\b")
+        .expect("static pattern is valid")
+});
+
+pub fn slice<T>(items: &[T], start: usize, end: usize, key: impl Fn(&T) -> usize) -> &[T] {
+    let a = items.partition_point(|x| key(x) < start);
+    let b = items.partition_point(|x| key(x) < end);
+    &items[a..b.max(a)]
+}
+
+/// What one clause says, gathered once.
+struct Cues {
+    kinds: Vec<(ChangeKind, usize)>,
+    weak: Vec<(ChangeKind, usize)>,
+    statuses: Vec<Status>,
+    hedge: bool,
+    denial: bool,
+    history: bool,
+    permission: Option<usize>,
+    multicloud: bool,
+    commit: bool,
+    anaphor: bool,
+    comparison: bool,
+}
+
+fn gather(hits: &[Hit]) -> Cues {
+    let mut c = Cues {
+        kinds: Vec::new(),
+        weak: Vec::new(),
+        statuses: Vec::new(),
+        hedge: false,
+        denial: false,
+        history: false,
+        permission: None,
+        multicloud: false,
+        commit: false,
+        anaphor: false,
+        comparison: false,
+    };
+    for h in hits {
+        match h.cue {
+            Cue::Kind(k) => c.kinds.push((k, h.start)),
+            Cue::Weak(k) => c.weak.push((k, h.start)),
+            Cue::Status(s) => c.statuses.push(s),
+            Cue::Hedge => c.hedge = true,
+            Cue::Denial => c.denial = true,
+            Cue::History => c.history = true,
+            Cue::Permission => c.permission = c.permission.or(Some(h.start)),
+            Cue::MultiCloud => c.multicloud = true,
+            Cue::Commit => c.commit = true,
+            Cue::Anaphor => c.anaphor = true,
+            Cue::Comparison => c.comparison = true,
+        }
+    }
+    c
+}
+
+/// The status a kind takes from the cues, in that kind's order of precedence,
+/// and whether a cue gave it.
+fn status_for(kind: ChangeKind, own: &[Status], head: &[Status]) -> (Status, bool) {
+    use Status as S;
+    let order: &[Status] = match kind {
+        ChangeKind::Exclusivity => &[
+            S::Ended,
+            S::NonExclusive,
+            S::Narrowed,
+            S::Extended,
+            S::Continues,
+            S::Started,
+        ],
+        ChangeKind::License => &[
+            S::NonExclusive,
+            S::Ended,
+            S::Extended,
+            S::Narrowed,
+            S::Continues,
+            S::Started,
+        ],
+        ChangeKind::RevenueShare => &[
+            S::Capped,
+            S::Ended,
+            S::Changed,
+            S::Extended,
+            S::Continues,
+            S::Started,
+        ],
+        ChangeKind::Availability => &[S::Withdrawn, S::Preview, S::Available],
+        ChangeKind::CloudPriority => &[S::Ended, S::Narrowed, S::Continues, S::Started],
+        ChangeKind::Investment => &[S::Ended, S::Changed, S::Continues, S::Started],
+        ChangeKind::ComputeCommitment => &[S::Ended, S::Extended, S::Changed, S::Started],
+        ChangeKind::Pricing => &[S::Changed],
+        ChangeKind::Deprecation => &[S::Retired],
+        ChangeKind::Governance => &[S::Ended, S::Changed],
+    };
+    for set in [own, head] {
+        if let Some(s) = order.iter().find(|s| set.contains(s)) {
+            let s = match (kind, *s) {
+                (ChangeKind::Exclusivity, S::NonExclusive) => S::Ended,
+                (_, s) => s,
+            };
+            return (s, true);
+        }
+    }
+    let default = match kind {
+        ChangeKind::Exclusivity => S::Started,
+        ChangeKind::License => S::Started,
+        ChangeKind::RevenueShare => S::Changed,
+        ChangeKind::Availability => S::Available,
+        ChangeKind::CloudPriority => S::Continues,
+        ChangeKind::Investment => S::Started,
+        ChangeKind::ComputeCommitment => S::Started,
+        ChangeKind::Pricing => S::Changed,
+        ChangeKind::Deprecation => S::Retired,
+        ChangeKind::Governance => S::Changed,
+    };
+    (default, false)
+}
+
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+/// Everything one clause needs.
+pub struct ClauseIn<'c> {
+    pub clause: Clause,
+    /// Evidence range (bytes in norm): the sentence, or the bullet line.
+    pub evidence: (usize, usize),
+    /// Bullet head range whose cues and kinds apply to this clause.
+    pub head: Option<(usize, usize)>,
+    /// Platforms named earlier in the same sentence, heading or lead-in.
+    pub context_platforms: &'c [Platform],
+    /// Investment target named earlier in the same sentence.
+    pub prev_target: Option<String>,
+    pub in_bullet: bool,
+    pub is_heading: bool,
+    /// Strong revenue-share wording elsewhere in the sentence.
+    pub sentence_has_revenue: bool,
+}
+
+/// The result of one clause: candidates plus what later clauses inherit.
+pub struct ClauseOut {
+    pub candidates: Vec<Candidate>,
+    pub platforms: Vec<Platform>,
+    pub target: Option<String>,
+}
+
+pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut {
+    let c = input.clause;
+    let t = a.t;
+    let mut out = ClauseOut {
+        candidates: Vec::new(),
+        platforms: Vec::new(),
+        target: None,
+    };
+    let hits = slice(a.hits, c.start, c.end, |h| h.start);
+    let cues = gather(hits);
+    let (head_cues, head_kinds) = match input.head {
+        Some((hs, he)) => {
+            let h = gather(slice(a.hits, hs, he, |h| h.start));
+            let kinds: Vec<ChangeKind> = h.kinds.iter().chain(h.weak.iter()).map(|k| k.0).collect();
+            (h.statuses, kinds)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    if cues.kinds.is_empty()
+        && cues.weak.is_empty()
+        && head_kinds.is_empty()
+        && !(cues.permission.is_some() && cues.multicloud)
+    {
+        return out;
+    }
+    // Names in the clause: known ones, then products and organisations by shape.
+    let mut ments: Vec<Mention> = slice(a.ments, c.start, c.end, |m| m.start)
+        .iter()
+        .filter(|m| m.end <= c.end)
+        .cloned()
+        .collect();
+    let mut extra = Vec::new();
+    super::entities::unknown_products(&t.norm, c.start, c.end, &ments, &mut extra);
+    ments.extend(extra.drain(..));
+    ments.sort_by_key(|m| m.start);
+    super::entities::unknown_orgs(&t.norm, c.start, c.end, &ments, &mut extra);
+    ments.extend(extra);
+    ments.sort_by_key(|m| m.start);
+    short_names(a, c.start, c.end, &mut ments);
+    for m in ments.iter_mut() {
+        canonical_product(a, m);
+    }
+
+    let lower = &t.lower[c.start..c.end];
+    let clause_text = &t.norm[c.start..c.end];
+    let has_money = MONEY_RE.is_match(clause_text);
+    let has_power = POWER_RE.is_match(clause_text);
+
+    let mut kinds: Vec<(ChangeKind, usize, bool)> = Vec::new(); // (kind, trigger, from head)
+    let mut add_kind = |k: ChangeKind, pos: usize, from_head: bool| {
+        if !kinds.iter().any(|x| x.0 == k) {
+            kinds.push((k, pos, from_head));
+        }
+    };
+    for (k, p) in &cues.kinds {
+        add_kind(*k, *p, false);
+    }
+    for (k, p) in &cues.weak {
+        let ok = match k {
+            ChangeKind::RevenueShare => input.sentence_has_revenue || head_kinds.contains(k),
+            ChangeKind::Investment => has_money,
+            ChangeKind::ComputeCommitment => cues.commit || has_money || has_power,
+            _ => false,
+        };
+        if ok {
+            add_kind(*k, *p, false);
+        }
+    }
+    if cues.permission.is_some() && cues.multicloud {
+        add_kind(ChangeKind::Exclusivity, c.start, false);
+    }
+    for k in &head_kinds {
+        // Weak head words ("Infrastructure") need their support in the clause too.
+        let ok = match k {
+            ChangeKind::ComputeCommitment => cues.commit || has_money || has_power,
+            _ => true,
+        };
+        if ok {
+            add_kind(*k, c.start, true);
+        }
+    }
+
+    let trigger_positions: Vec<(ChangeKind, usize)> =
+        kinds.iter().filter(|k| !k.2).map(|k| (k.0, k.1)).collect();
+    let orgs_all = roles::orgs_at(&ments);
+    let mut base_conf = a.base_confidence;
+    if cues.hedge {
+        base_conf -= 0.35;
+    }
+    if input.is_heading {
+        base_conf -= 0.1;
+    }
+    let denial = cues.denial;
+    let evidence = input.evidence;
+    let mut plats_here: Vec<Platform> = Vec::new();
+
+    for (kind, trig, from_head) in kinds {
+        // "free to license", "frees Microsoft to invest": room granted, not a term.
+        if let Some(p) = cues.permission
+            && p < trig
+            && kind != ChangeKind::Exclusivity
+        {
+            continue;
+        }
+        let own = local_statuses(hits, &trigger_positions, kind, trig, from_head);
+        let (status, explicit) = status_for(kind, &own, &head_cues);
+        let mut conf =
+            base_conf - if from_head { 0.05 } else { 0.0 } - if explicit { 0.0 } else { 0.05 };
+        conf = conf.clamp(0.05, 0.99);
+        let mut change = TermChange {
+            kind,
+            parties: Vec::new(),
+            licensor: None,
+            licensee: None,
+            payer: None,
+            payee: None,
+            product: None,
+            platform: None,
+            status,
+            exclusive: None,
+            until: dates::until(clause_text, a.ref_year),
+            effective: dates::effective(lower, clause_text, a.published),
+            evidence: String::new(),
+            span: Span::default(),
+            confidence: conf,
+        };
+        let local: Vec<OrgAt> = orgs_all
+            .iter()
+            .map(|o| OrgAt {
+                start: o.start - c.start,
+                end: o.end - c.start,
+                name: o.name.clone(),
+                possessive: o.possessive,
+            })
+            .collect();
+        let trig_local = trig.saturating_sub(c.start);
+        let mut emit = |change: TermChange, explicit: bool| {
+            out.candidates.push(Candidate {
+                change,
+                norm_span: evidence,
+                denial,
+                explicit,
+                from_heading: input.is_heading,
+            });
+        };
+        match kind {
+            ChangeKind::Exclusivity => {
+                if cues.permission.is_some() && !cues.multicloud && !from_head {
+                    continue;
+                }
+                let cut = cues.permission.unwrap_or(c.end);
+                let mut parties = party_names(&ments, |m| m.start < cut);
+                if !fill_parties(a, &mut parties, input, &cues, explicit) {
+                    continue;
+                }
+                let ended = change.status == Status::Ended;
+                change.exclusive = Some(!ended);
+                if cues.permission.is_some() && cues.multicloud {
+                    change.status = Status::Ended;
+                    change.exclusive = Some(false);
+                }
+                change.parties = parties;
+                emit(change, explicit || cues.multicloud);
+            }
+            ChangeKind::License => {
+                // "a licensing dispute", "licensing fees": about a licence, not a grant of one.
+                let after = t.lower[trig..c.end].split_whitespace().nth(1).unwrap_or("");
+                if matches!(
+                    after,
+                    "dispute"
+                        | "disputes"
+                        | "audit"
+                        | "audits"
+                        | "fee"
+                        | "fees"
+                        | "costs"
+                        | "talks"
+                ) {
+                    continue;
+                }
+                let (licensor, licensee) = roles::license(lower, &local, trig_local);
+                let (licensor, licensee) = match (licensor, licensee) {
+                    (Some(a), Some(b)) => (a, b),
+                    (None, Some(b)) => match other_party(a, &b) {
+                        Some(x) => (x, b),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                if cues.statuses.contains(&Status::NonExclusive) {
+                    change.exclusive = Some(false);
+                } else if cues.kinds.iter().any(|k| k.0 == ChangeKind::Exclusivity) {
+                    change.exclusive = Some(true);
+                }
+                change.parties = vec![licensor.clone(), licensee.clone()];
+                change.licensor = Some(licensor);
+                change.licensee = Some(licensee);
+                emit(change, explicit);
+            }
+            ChangeKind::RevenueShare => {
+                if local.is_empty() {
+                    continue;
+                }
+                let (payer, payee) = roles::revenue(lower, &local, trig_local);
+                let (payer, payee) = match (payer, payee) {
+                    (Some(p), Some(q)) if p != q => (p, q),
+                    (Some(p), None) => match other_party(a, &p) {
+                        Some(q) => (p, q),
+                        None => continue,
+                    },
+                    (None, Some(q)) => match other_party(a, &q) {
+                        Some(p) => (p, q),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                change.parties = vec![payer.clone(), payee.clone()];
+                change.payer = Some(payer);
+                change.payee = Some(payee);
+                emit(change, explicit);
+            }
+            ChangeKind::CloudPriority | ChangeKind::Governance => {
+                if kind == ChangeKind::Governance && !explicit {
+                    continue;
+                }
+                let mut parties = party_names(&ments, |_| true);
+                if !fill_parties(a, &mut parties, input, &cues, explicit) {
+                    continue;
+                }
+                change.parties = parties;
+                emit(change, explicit);
+            }
+            ChangeKind::ComputeCommitment => {
+                // "NVIDIA GPUs", "Nvidia graphics processors": a brand on hardware is not a party.
+                let mut parties = party_names(&ments, |m| !is_brand_modifier(&t.norm, m));
+                if !fill_parties(a, &mut parties, input, &cues, explicit) {
+                    continue;
+                }
+                change.parties = parties;
+                emit(change, explicit);
+            }
+            ChangeKind::Investment => {
+                let target = orgs_all
+                    .iter()
+                    .find(|o| {
+                        o.start > trig || {
+                            let before = &t.lower[c.start..o.start];
+                            before.ends_with(" in ") || before.ends_with(" into ")
+                        }
+                    })
+                    .filter(|o| {
+                        let before = &t.lower[c.start..o.start];
+                        before.ends_with(" in ")
+                            || before.ends_with(" into ")
+                            || before.ends_with(" in the ")
+                    })
+                    .map(|o| o.name.clone())
+                    .or_else(|| input.prev_target.clone());
+                let Some(target) = target else {
+                    let mut parties = party_names(&ments, |_| true);
+                    if fill_parties(a, &mut parties, input, &cues, explicit) {
+                        change.parties = parties;
+                        emit(change, explicit);
+                    }
+                    continue;
+                };
+                out.target = Some(target.clone());
+                let mut investors: Vec<String> = Vec::new();
+                for o in &orgs_all {
+                    if o.name != target {
+                        push_unique(&mut investors, &o.name);
+                    }
+                }
+                if investors.is_empty()
+                    && let Some(x) = other_party(a, &target)
+                {
+                    investors.push(x);
+                }
+                for inv in investors {
+                    let mut ch = change.clone();
+                    ch.parties = vec![inv, target.clone()];
+                    emit(ch, explicit);
+                }
+            }
+            ChangeKind::Availability | ChangeKind::Pricing | ChangeKind::Deprecation => {
+                if kind == ChangeKind::Pricing && (cues.comparison || !(explicit || has_money)) {
+                    continue;
+                }
+                let prods = products::products(&t.norm, c.end, &ments);
+                if prods.is_empty() {
+                    continue;
+                }
+                let mut plats =
+                    products::platforms(&t.norm, trig.min(c.end), c.end, &ments, &prods);
+                if plats.is_empty() {
+                    plats = products::platforms(&t.norm, c.start, c.end, &ments, &prods);
+                }
+                let plats: Vec<Platform> = plats
+                    .into_iter()
+                    .map(|p| upgrade_platform(e, a, p))
+                    .collect();
+                let plats = if plats.is_empty() {
+                    // "Corvid Cloud has removed Falcon 2 from its catalogue": the subject runs the platform.
+                    let subject = orgs_all
+                        .iter()
+                        .find(|o| o.start < trig && !o.possessive)
+                        .filter(|o| {
+                            o.name.ends_with(" Cloud")
+                                || a.platforms.iter().all(|p| !p.owners.contains(&o.name))
+                        })
+                        .filter(|o| {
+                            prods
+                                .iter()
+                                .all(|p| p.maker.as_deref() != Some(o.name.as_str()))
+                        })
+                        .map(|o| Platform {
+                            name: o.name.clone(),
+                            owners: vec![o.name.clone()],
+                        });
+                    input
+                        .context_platforms
+                        .first()
+                        .cloned()
+                        .or(subject)
+                        .or(a.platforms.first().cloned())
+                        .into_iter()
+                        .collect()
+                } else {
+                    plats_here.extend(plats.iter().cloned());
+                    plats
+                };
+                for pr in &prods {
+                    // "Helix Sage 2" from "Helix AI": a brand word shared with an article party names the maker.
+                    let maker = pr.maker.clone().or_else(|| {
+                        let first = pr.name.split(' ').next()?;
+                        a.parties
+                            .iter()
+                            .find(|p| p.split(' ').next() == Some(first) && p.contains(' '))
+                            .cloned()
+                    });
+                    for pl in &plats {
+                        let mut ch = change.clone();
+                        let mut parties: Vec<String> = Vec::new();
+                        if let Some(m) = &maker {
+                            push_unique(&mut parties, m);
+                        }
+                        for o in &pl.owners {
+                            push_unique(&mut parties, o);
+                        }
+                        ch.parties = parties;
+                        ch.product = Some(pr.name.clone());
+                        ch.platform = Some(pl.name.clone());
+                        ch.until = None;
+                        emit(ch, explicit);
+                    }
+                }
+            }
+        }
+    }
+    out.platforms = plats_here;
+    out
+}
+
+/// The status cues that speak about the trigger at `trig`: a cue is shadowed
+/// when another kind's trigger stands between it and this one ("A sheds its
+/// revenue share while retaining its stake": "sheds" is not about the stake).
+fn local_statuses(
+    hits: &[Hit],
+    triggers: &[(ChangeKind, usize)],
+    kind: ChangeKind,
+    trig: usize,
+    from_head: bool,
+) -> Vec<Status> {
+    let related = |a: ChangeKind, b: ChangeKind| {
+        a == b
+            || matches!(
+                (a, b),
+                (ChangeKind::License, ChangeKind::Exclusivity)
+                    | (ChangeKind::Exclusivity, ChangeKind::License)
+            )
+    };
+    hits.iter()
+        .filter_map(|h| match h.cue {
+            Cue::Status(s) => Some((s, h.start)),
+            _ => None,
+        })
+        .filter(|(_, pos)| {
+            from_head
+                || !triggers.iter().any(|(k, tp)| {
+                    !related(*k, kind) && ((*tp > *pos && *tp < trig) || (*tp < *pos && *tp > trig))
+                })
+        })
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// Organisations among the mentions that pass `keep`, in order.
+fn party_names(ments: &[Mention], keep: impl Fn(&Mention) -> bool) -> Vec<String> {
+    let mut v = Vec::new();
+    for m in ments.iter().filter(|m| keep(m)) {
+        for o in m.orgs() {
+            push_unique(&mut v, o);
+        }
+    }
+    v
+}
+
+/// Tops the parties up to two from the article's parties, when the clause
+/// refers to them (it names one side, says "the partnership", or is a bullet
+/// with a clear status). False when there are still not two.
+fn fill_parties(
+    a: &ArticleCtx,
+    parties: &mut Vec<String>,
+    input: &ClauseIn,
+    cues: &Cues,
+    explicit: bool,
+) -> bool {
+    if parties.len() < 2 {
+        let allowed = !parties.is_empty() || cues.anaphor || (input.in_bullet && explicit);
+        if !allowed {
+            return false;
+        }
+        for p in &a.parties {
+            if parties.len() >= 2 {
+                break;
+            }
+            push_unique(parties, p);
+        }
+    }
+    parties.len() >= 2
+}
+
+/// The other organisation the article is about.
+fn other_party(a: &ArticleCtx, one: &str) -> Option<String> {
+    a.parties.iter().find(|p| *p != one).cloned()
+}
+
+fn is_brand_modifier(norm: &str, m: &Mention) -> bool {
+    if m.possessive || !matches!(m.ent, Ent::Org(_)) {
+        return false;
+    }
+    let rest = norm[m.end..].trim_start();
+    let next: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect();
+    let lower = next.to_ascii_lowercase();
+    next.chars().next().is_some_and(|c| c.is_uppercase())
+        || matches!(
+            lower.as_str(),
+            "gpus"
+                | "gpu"
+                | "chips"
+                | "chip"
+                | "graphics"
+                | "processors"
+                | "hardware"
+                | "systems"
+                | "accelerators"
+                | "servers"
+        )
+}
+
+/// "in Snowflake": an organisation written where a platform goes stands for
+/// the platform the article names for it ("Snowflake Cortex").
+fn upgrade_platform(e: &Engine, a: &ArticleCtx, p: Platform) -> Platform {
+    if let Some(org) = e.gaz.org_named(&p.name)
+        && let Some(known) = a
+            .platforms
+            .iter()
+            .find(|k| k.owners.first().map(|s| s.as_str()) == Some(org))
+    {
+        return known.clone();
+    }
+    p
+}
+
+/// News shortens names after the first mention ("Brightline" for
+/// "Brightline Software"): a capitalised word that opens the name of an
+/// organisation the article is about stands for it.
+fn short_names(a: &ArticleCtx, from: usize, to: usize, ments: &mut Vec<Mention>) {
+    let norm = &a.t.norm;
+    let mut added = false;
+    for p in a.parties.iter().filter(|p| p.contains(' ')) {
+        let first = p.split(' ').next().unwrap_or(p);
+        if first.len() < 3 {
+            continue;
+        }
+        let mut at = from;
+        while let Some(i) = norm[at..to].find(first) {
+            let s = at + i;
+            let e = s + first.len();
+            at = e;
+            let b = norm.as_bytes();
+            if (s > 0 && super::text::is_word_byte(b.get(s - 1)))
+                || super::text::is_word_byte(b.get(e))
+            {
+                continue;
+            }
+            if norm[e..].starts_with(' ') && norm[e + 1..].starts_with(|c: char| c.is_uppercase()) {
+                continue;
+            }
+            if ments.iter().any(|m| m.start < e && s < m.end) {
+                continue;
+            }
+            ments.push(Mention {
+                start: s,
+                end: e,
+                ent: Ent::Org(p.clone()),
+                possessive: norm[e..].starts_with("'s "),
+            });
+            added = true;
+        }
+    }
+    if added {
+        ments.sort_by_key(|m| m.start);
+    }
+}
+
+/// A short product name stands for the fuller one the article uses
+/// ("Medium 4" for "Mistral Medium 4").
+fn canonical_product(a: &ArticleCtx, m: &mut Mention) {
+    let Ent::Product { name, maker } = &mut m.ent else {
+        return;
+    };
+    let suffix = format!(" {name}");
+    if let Some((full, fm)) = a.products.iter().find(|(full, _)| full.ends_with(&suffix)) {
+        *name = full.clone();
+        if maker.is_none() {
+            maker.clone_from(fm);
+        }
+    }
+}
+
+/// Bullets under an availability or retirement lead-in ("Available today in
+/// X:", a table headed "Retirement date"): each item is one change.
+pub fn list_item(
+    e: &Engine,
+    a: &ArticleCtx,
+    block_index: usize,
+    lead_kind: ChangeKind,
+    lead_platforms: &[Platform],
+    lead_status: &[Status],
+) -> Option<Candidate> {
+    let t = a.t;
+    let b = &a.doc.blocks[block_index];
+    let (name_from, name_to) = match (b.kind, b.head) {
+        (BlockKind::TableRow, _) => {
+            let row = &t.norm[b.start..b.end];
+            let first = row.find(" | ").unwrap_or(row.len());
+            (b.start, b.start + first)
+        }
+        (_, Some(h)) => h,
+        (_, None) => (b.body_start, b.end),
+    };
+    let ments = slice(a.ments, name_from, name_to, |m| m.start);
+    let mut prod = ments.iter().find_map(|m| match &m.ent {
+        Ent::Product { name, maker } => Some(Product {
+            name: name.clone(),
+            maker: maker.clone(),
+            start: m.start,
+        }),
+        _ => None,
+    });
+    if prod.is_none() {
+        let mut tmp = Vec::new();
+        super::entities::unknown_products(&t.norm, name_from, name_to, ments, &mut tmp);
+        prod = tmp.first().and_then(|m| match &m.ent {
+            Ent::Product { name, maker } => Some(Product {
+                name: name.clone(),
+                maker: maker.clone(),
+                start: m.start,
+            }),
+            _ => None,
+        });
+    }
+    if prod.is_none() && b.head.is_some() {
+        // An item named in its head ("- Nimbus Writer: ...") is the product.
+        let text = t.norm[name_from..name_to].trim();
+        let name = text.split(" (").next().unwrap_or(text).trim();
+        let words = name.split_whitespace().count();
+        if (1..=5).contains(&words) && name.chars().next().is_some_and(|c| c.is_uppercase()) {
+            prod = Some(Product {
+                name: name.to_string(),
+                maker: None,
+                start: name_from,
+            });
+        }
+    }
+    let prod = prod?;
+    let platform = lead_platforms.first().or(a.platforms.first()).cloned()?;
+    let platform = upgrade_platform(e, a, platform);
+    let own = gather(slice(a.hits, b.start, b.end, |h| h.start));
+    let (status, explicit) = status_for(lead_kind, &own.statuses, lead_status);
+    let row = &t.norm[b.body_start..b.end];
+    let effective = dates::first_date(row, a.ref_year)
+        .and_then(|d| d.iso(a.ref_year).filter(|s| s.len() == 10));
+    let mut parties = Vec::new();
+    if let Some(m) = &prod.maker {
+        push_unique(&mut parties, m);
+    }
+    for o in &platform.owners {
+        push_unique(&mut parties, o);
+    }
+    let first = a.doc.sentences.partition_point(|s| s.block < block_index);
+    let end = a
+        .doc
+        .sentences
+        .get(first)
+        .filter(|s| s.block == block_index)
+        .map(|s| s.end)
+        .unwrap_or(b.end);
+    let mut conf = a.base_confidence - if explicit { 0.0 } else { 0.05 };
+    if own.hedge {
+        conf -= 0.35;
+    }
+    Some(Candidate {
+        change: TermChange {
+            kind: lead_kind,
+            parties,
+            licensor: None,
+            licensee: None,
+            payer: None,
+            payee: None,
+            product: Some(prod.name),
+            platform: Some(platform.name),
+            status,
+            exclusive: None,
+            until: None,
+            effective,
+            evidence: String::new(),
+            span: Span::default(),
+            confidence: conf.clamp(0.05, 0.99),
+        },
+        norm_span: (b.head.map(|h| h.0).unwrap_or(b.body_start), end),
+        denial: own.denial,
+        explicit,
+        from_heading: false,
+    })
+}

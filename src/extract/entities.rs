@@ -1,0 +1,752 @@
+//! Entities in layers: a gazetteer of organisations, platforms and product
+//! families (from `aliases.toml` plus the user's `[extract]` additions), then
+//! patterns for names in no table: organisations by suffix ("Nimbus Labs",
+//! "Corvid Cloud") or by the verb they are subject of, and products by shape
+//! (a capitalised name with a version: "Falcon 3 Turbo", "gpt-4o-mini").
+
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::text::is_word_byte;
+
+/// An organisation and the other names it goes by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgAlias {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// A platform (cloud, model catalogue, marketplace) and who runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformAlias {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The organisation that runs the platform.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// A second organisation the platform is named for ("Azure OpenAI").
+    #[serde(default)]
+    pub partner: Option<String>,
+}
+
+/// A product family word and its maker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Family {
+    pub name: String,
+    pub maker: String,
+    /// True when the bare word is a product ("ChatGPT"), false when it needs
+    /// a version or variant ("Nova Pro").
+    #[serde(default)]
+    pub standalone: bool,
+}
+
+/// The alias tables, as shipped and as extended by the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tables {
+    pub organisations: Vec<OrgAlias>,
+    pub platforms: Vec<PlatformAlias>,
+    pub families: Vec<Family>,
+}
+
+/// The tables shipped with termwatch.
+pub const BUILTIN_ALIASES: &str = include_str!("aliases.toml");
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ent {
+    Org(String),
+    Platform {
+        name: String,
+        owner: Option<String>,
+        partner: Option<String>,
+    },
+    Product {
+        name: String,
+        maker: Option<String>,
+    },
+}
+
+/// A name found in the text. Offsets are bytes in `Text::norm`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    pub start: usize,
+    pub end: usize,
+    pub ent: Ent,
+    /// Followed by "'s": the owner of what comes next.
+    pub possessive: bool,
+}
+
+impl Mention {
+    /// The organisations this mention stands for as a party.
+    pub fn orgs(&self) -> Vec<&str> {
+        match &self.ent {
+            Ent::Org(o) => vec![o.as_str()],
+            Ent::Platform { owner, partner, .. } => owner
+                .iter()
+                .chain(partner.iter())
+                .map(|s| s.as_str())
+                .collect(),
+            Ent::Product { maker, .. } => maker.iter().map(|s| s.as_str()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Entry {
+    Org(usize),
+    Platform(usize),
+    Family(usize),
+}
+
+/// The compiled gazetteer.
+pub struct Gazetteer {
+    tables: Tables,
+    ac: AhoCorasick,
+    entries: Vec<Entry>,
+}
+
+impl Gazetteer {
+    pub fn new(tables: Tables) -> Gazetteer {
+        let mut pats: Vec<String> = Vec::new();
+        let mut entries = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        // Platforms first: "Amazon Web Services" is the platform AWS (owned by
+        // Amazon) before it is the organisation.
+        for (i, p) in tables.platforms.iter().enumerate() {
+            for n in std::iter::once(&p.name).chain(p.aliases.iter()) {
+                if seen.insert(n.clone(), ()).is_none() {
+                    pats.push(n.clone());
+                    entries.push(Entry::Platform(i));
+                }
+            }
+        }
+        for (i, f) in tables.families.iter().enumerate() {
+            if seen.insert(f.name.clone(), ()).is_none() {
+                pats.push(f.name.clone());
+                entries.push(Entry::Family(i));
+            }
+        }
+        for (i, o) in tables.organisations.iter().enumerate() {
+            for n in std::iter::once(&o.name).chain(o.aliases.iter()) {
+                if seen.insert(n.clone(), ()).is_none() {
+                    pats.push(n.clone());
+                    entries.push(Entry::Org(i));
+                }
+            }
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&pats)
+            .expect("alias names are plain strings");
+        Gazetteer {
+            tables,
+            ac,
+            entries,
+        }
+    }
+
+    /// The organisation a name stands for, if the tables know it.
+    pub fn org_named(&self, name: &str) -> Option<&str> {
+        self.tables
+            .organisations
+            .iter()
+            .find(|o| o.name == name || o.aliases.iter().any(|a| a == name))
+            .map(|o| o.name.as_str())
+    }
+
+    /// Every known name in `norm`, in order, at word boundaries.
+    pub fn scan(&self, norm: &str, out: &mut Vec<Mention>) {
+        let b = norm.as_bytes();
+        for m in self.ac.find_iter(norm) {
+            let (s, e) = (m.start(), m.end());
+            if (s > 0 && is_word_byte(b.get(s - 1))) || is_word_byte(b.get(e)) {
+                continue;
+            }
+            // "AI-powered", "Bedrock-mediated": a name glued to a hyphenated word.
+            if b.get(e) == Some(&b'-') && b.get(e + 1).is_some_and(|c| c.is_ascii_lowercase()) {
+                continue;
+            }
+            let possessive = norm[e..].starts_with("'s ") || norm[e..].starts_with("' ");
+            match &self.entries[m.pattern().as_usize()] {
+                Entry::Org(i) => out.push(Mention {
+                    start: s,
+                    end: e,
+                    ent: Ent::Org(self.tables.organisations[*i].name.clone()),
+                    possessive,
+                }),
+                Entry::Platform(i) => {
+                    let p = &self.tables.platforms[*i];
+                    out.push(Mention {
+                        start: s,
+                        end: e,
+                        ent: Ent::Platform {
+                            name: p.name.clone(),
+                            owner: p.owner.clone(),
+                            partner: p.partner.clone(),
+                        },
+                        possessive,
+                    })
+                }
+                Entry::Family(i) => {
+                    let f = &self.tables.families[*i];
+                    let (end, name) = extend_product(norm, s, e);
+                    let family_only = end == e;
+                    let next = next_word(norm, end);
+                    let is_family_ref =
+                        matches!(next, "models" | "family" | "series" | "lineup" | "line");
+                    if family_only && !f.standalone {
+                        // "Mistral" alone is the company, not a product.
+                        if let Some(org) = self.org_named(&f.name) {
+                            out.push(Mention {
+                                start: s,
+                                end: e,
+                                ent: Ent::Org(org.to_string()),
+                                possessive,
+                            });
+                        }
+                        continue;
+                    }
+                    if is_family_ref {
+                        continue;
+                    }
+                    // "Amazon Nova Pro": the maker's name written in front belongs to the product.
+                    let (start, name) = match out.last() {
+                        Some(prev)
+                            if prev.end + 1 == s
+                                && !prev.possessive
+                                && matches!(&prev.ent, Ent::Org(o) if *o == f.maker) =>
+                        {
+                            let st = prev.start;
+                            out.pop();
+                            (st, norm[st..end].to_string())
+                        }
+                        _ => (s, name),
+                    };
+                    out.push(Mention {
+                        start,
+                        end,
+                        ent: Ent::Product {
+                            name,
+                            maker: Some(f.maker.clone()),
+                        },
+                        possessive: norm[end..].starts_with("'s "),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn next_word(norm: &str, at: usize) -> &str {
+    let rest = norm[at..].trim_start_matches([' ', '-']);
+    let end = rest
+        .find(|c: char| !c.is_alphanumeric())
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+static VARIANT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    // One more piece of a product name: a version ("5.5", "4o", "R1", "v2",
+    // "16k") or a capitalised variant word ("Pro", "Sonnet", "R+").
+    Regex::new(r"^[ -](?:v?\d+(?:\.\d+)*[a-z]{0,3}|[A-Z][A-Za-z]*\d*\+?|mini|turbo|nano|pro|instruct|preview)\b\+?")
+        .expect("static pattern is valid")
+});
+
+/// Words that are capitalised but never continue a product name.
+const NOT_VARIANT: &[&str] = &[
+    "And", "Or", "In", "On", "At", "To", "For", "With", "From", "By", "The", "A", "An", "Is",
+    "Are", "Was", "Will", "Can", "Now", "Today", "This", "That", "It", "Its", "As", "Of", "But",
+    "Models", "Model",
+];
+
+/// Extends a family word over the version and variant words after it.
+fn extend_product(norm: &str, start: usize, mut end: usize) -> (usize, String) {
+    for _ in 0..4 {
+        let Some(m) = VARIANT_RE.find(&norm[end..]) else {
+            break;
+        };
+        let word = norm[end + 1..end + m.end()].trim_end_matches('+');
+        if NOT_VARIANT.contains(&word) {
+            break;
+        }
+        end += m.end();
+    }
+    (end, norm[start..end].to_string())
+}
+
+static UNKNOWN_PRODUCT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:[A-Z][A-Za-z]+[ -]){1,3}v?\d+(?:\.\d+)*[a-z]?(?:[ -](?:[A-Z][A-Za-z]+\+?|\d+[a-z]?))?\b|\b[a-z]{2,}(?:-[a-z0-9.]+)*-\d[a-z0-9.]*(?:-[a-z0-9.]+)*\b",
+    )
+    .expect("static pattern is valid")
+});
+
+/// First words of capitalised-plus-number phrases that are not products.
+const NOT_PRODUCT_START: &[&str] = &[
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Sept",
+    "Oct",
+    "Nov",
+    "Dec",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Q",
+    "FY",
+    "Section",
+    "Phase",
+    "Version",
+    "Region",
+    "Step",
+    "Top",
+    "US",
+    "EU",
+    "East",
+    "West",
+    "North",
+    "South",
+    "Central",
+    "Page",
+    "Chapter",
+    "Round",
+    "Tier",
+    "Level",
+    "Item",
+    "Note",
+    "Figure",
+    "Table",
+    "Part",
+    "Day",
+    "Week",
+    "Year",
+    "The",
+    "A",
+    "An",
+    "Over",
+    "About",
+    "Up",
+    "Under",
+    "More",
+    "Nearly",
+    "Some",
+    "All",
+    "Only",
+    "Just",
+    "Roughly",
+    "Almost",
+    "And",
+    "Or",
+    "Of",
+    "In",
+    "On",
+    "At",
+    "By",
+    "For",
+    "With",
+    "From",
+    "To",
+    "Since",
+    "Until",
+    "Through",
+    "Before",
+    "After",
+    "Fiscal",
+    "Series",
+    "Windows",
+    "Office",
+    "Ignite",
+    "Build",
+    "Summit",
+    "Conference",
+    "Revenue",
+    "Earnings",
+    "Share",
+    "Shares",
+    "Net",
+    "Gross",
+    "Capital",
+    "Intelligent",
+    "Productivity",
+    "Personal",
+    "Azure",
+    "Microsoft",
+    "Amazon",
+    "Google",
+    "Release",
+    "Launch",
+    "Update",
+    "Patch",
+    "Issue",
+    "No",
+    "Number",
+    "Index",
+    "It",
+    "Its",
+    "Their",
+    "Our",
+    "We",
+    "They",
+    "He",
+    "She",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "Each",
+    "Every",
+    "Both",
+    "Three",
+    "Two",
+    "Four",
+    "Five",
+    "Six",
+    "Seven",
+    "Eight",
+    "Nine",
+    "Ten",
+    "Twelve",
+    "GDPR",
+    "SOC",
+    "ISO",
+    "HIPAA",
+    "FedRAMP",
+    "Stage",
+    "Gen",
+    "Generation",
+    "Model",
+    "Models",
+];
+
+const MONTHS: &[&str] = &[
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// Products the tables do not know, found by shape, outside known mentions.
+pub fn unknown_products(
+    norm: &str,
+    from: usize,
+    to: usize,
+    known: &[Mention],
+    out: &mut Vec<Mention>,
+) {
+    for m in UNKNOWN_PRODUCT_RE.find_iter(&norm[from..to]) {
+        let (s, e) = (from + m.start(), from + m.end());
+        let text = m.as_str();
+        let first = text.split([' ', '-']).next().unwrap_or("");
+        if NOT_PRODUCT_START.contains(&first) || text.split([' ', '-']).any(|w| MONTHS.contains(&w))
+        {
+            continue;
+        }
+        // A year on its own ("end-2026") or a plain count is not a model.
+        if text
+            .split(['-', ' '])
+            .any(|p| p.len() == 4 && p.starts_with("20") && p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        if known.iter().any(|k| k.start < e && s < k.end) {
+            continue;
+        }
+        if matches!(
+            next_word(norm, e),
+            "models" | "family" | "series" | "percent" | "%"
+        ) {
+            continue;
+        }
+        out.push(Mention {
+            start: s,
+            end: e,
+            ent: Ent::Product {
+                name: text.to_string(),
+                maker: None,
+            },
+            possessive: norm[e..].starts_with("'s "),
+        });
+    }
+}
+
+static CAPSEQ_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Z][A-Za-z0-9&]*(?:[ -][A-Z][A-Za-z0-9&]*){0,4}\b")
+        .expect("static pattern is valid")
+});
+
+static PARTNER_VERB_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:'s\s+\w+\s+|\s+and\s+[A-Z][\w&]*(?:\s+[A-Z][\w&]*)*\s+|\s+)(?:today\s+|has\s+|have\s+|will\s+|also\s+)?(?:announced|announces|signed|signs|agreed|agrees|pay|pays|paid|invests|invested|invest|licenses|licensed|license|grants|granted|partnered|partners|committed|commits|will)\b")
+        .expect("static pattern is valid")
+});
+
+/// Suffixes that make a capitalised name an organisation.
+const ORG_SUFFIXES: &[&str] = &[
+    "Labs",
+    "Lab",
+    "AI",
+    "Cloud",
+    "Inc",
+    "Corp",
+    "Corporation",
+    "Technologies",
+    "Technology",
+    "Systems",
+    "Networks",
+    "Software",
+    "Ltd",
+    "GmbH",
+    "Group",
+    "Robotics",
+    "Computing",
+    "Dynamics",
+    "Research",
+    "Analytics",
+    "Holdings",
+    "Ventures",
+    "Industries",
+    "Semiconductor",
+    "Compute",
+    "Data",
+    "Motors",
+    "Bank",
+    "Capital",
+    "Partners",
+    "Studios",
+    "Media",
+    "Health",
+    "Energy",
+];
+
+/// Capitalised words that start sentences or headings, never names.
+const NOT_NAME: &[&str] = &[
+    "The",
+    "A",
+    "An",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "Today",
+    "Under",
+    "After",
+    "Before",
+    "Our",
+    "We",
+    "It",
+    "Its",
+    "In",
+    "On",
+    "At",
+    "For",
+    "With",
+    "From",
+    "To",
+    "By",
+    "As",
+    "If",
+    "Once",
+    "When",
+    "While",
+    "But",
+    "And",
+    "Or",
+    "Both",
+    "Each",
+    "Every",
+    "All",
+    "Some",
+    "New",
+    "Why",
+    "What",
+    "How",
+    "Who",
+    "Where",
+    "Key",
+    "Read",
+    "Share",
+    "Customers",
+    "Developers",
+    "Analysts",
+    "Investors",
+    "Enterprises",
+    "Partners",
+    "Effective",
+    "Starting",
+    "Since",
+    "Generative",
+    "Public",
+    "Private",
+    "Sovereign",
+    "Agentic",
+    "Frontier",
+    "IP",
+    "API",
+    "APIs",
+    "AI",
+    "GA",
+    "CEO",
+    "CFO",
+    "SLA",
+    "SLAs",
+    "SKU",
+    "GPU",
+    "GPUs",
+    "US",
+    "EU",
+    "UK",
+    "Revenue",
+    "Licensing",
+    "Compute",
+    "Capacity",
+    "Investment",
+    "Money",
+    "Models",
+];
+
+/// Organisations in no table, between `from` and `to`, found by suffix or by
+/// being the subject of a partnership verb.
+pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: &mut Vec<Mention>) {
+    for m in CAPSEQ_RE.find_iter(&norm[from..to]) {
+        let mut s = from + m.start();
+        let e = from + m.end();
+        // Drop sentence-initial function words: "Today Nimbus Labs" -> "Nimbus Labs".
+        loop {
+            let w = norm[s..e].split([' ', '-']).next().unwrap_or("");
+            if NOT_NAME.contains(&w) && s + w.len() < e {
+                s += w.len() + 1;
+            } else {
+                break;
+            }
+        }
+        let text = &norm[s..e];
+        let words: Vec<&str> = text.split(' ').collect();
+        if NOT_NAME.contains(&words[0]) {
+            continue;
+        }
+        if known.iter().any(|k| k.start < e && s < k.end) {
+            continue;
+        }
+        let last = words.last().copied().unwrap_or("");
+        let by_suffix = words.len() >= 2 && ORG_SUFFIXES.contains(&last);
+        let by_verb = words.len() <= 3
+            && PARTNER_VERB_RE.is_match(&norm[e..super::text::floor_boundary(norm, e + 80)]);
+        if by_suffix || by_verb {
+            out.push(Mention {
+                start: s,
+                end: e,
+                ent: Ent::Org(text.to_string()),
+                possessive: norm[e..].starts_with("'s ") || norm[e..].starts_with("' "),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gaz() -> Gazetteer {
+        let t: Tables = toml::from_str(BUILTIN_ALIASES).expect("builtin tables parse");
+        Gazetteer::new(t)
+    }
+
+    fn names(s: &str) -> Vec<Ent> {
+        let mut v = Vec::new();
+        gaz().scan(s, &mut v);
+        v.into_iter().map(|m| m.ent).collect()
+    }
+
+    #[test]
+    fn aliases_canonicalise() {
+        let e = names("AWS Bedrock and Amazon Web Services and Google's Vertex AI");
+        assert!(matches!(&e[0], Ent::Platform { name, .. } if name == "Amazon Bedrock"));
+        assert!(
+            matches!(&e[1], Ent::Platform { name, owner, .. } if name == "AWS" && owner.as_deref() == Some("Amazon"))
+        );
+        assert_eq!(e[2], Ent::Org("Google".into()));
+    }
+
+    #[test]
+    fn products_take_versions_and_variants() {
+        let e =
+            names("Claude Opus 5 and Amazon Nova Pro and GPT-5.5 and Gemini 3 Flash, DeepSeek-R1.");
+        let p: Vec<String> = e
+            .into_iter()
+            .filter_map(|e| match e {
+                Ent::Product { name, .. } => Some(name),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            p,
+            vec![
+                "Claude Opus 5",
+                "Amazon Nova Pro",
+                "GPT-5.5",
+                "Gemini 3 Flash",
+                "DeepSeek-R1"
+            ]
+        );
+    }
+
+    #[test]
+    fn bare_prefix_family_is_the_company() {
+        assert_eq!(
+            names("Mistral said so"),
+            vec![Ent::Org("Mistral AI".into())]
+        );
+    }
+
+    #[test]
+    fn unknown_names_by_suffix_and_shape() {
+        let s = "Nimbus Labs will ship Falcon 3 Turbo on Corvid Cloud in March 2026.";
+        let mut v = Vec::new();
+        unknown_products(s, 0, s.len(), &[], &mut v);
+        unknown_orgs(s, 0, s.len(), &v.clone(), &mut v);
+        let n: Vec<&Ent> = v.iter().map(|m| &m.ent).collect();
+        assert!(n.contains(&&Ent::Product {
+            name: "Falcon 3 Turbo".into(),
+            maker: None
+        }));
+        assert!(n.contains(&&Ent::Org("Nimbus Labs".into())));
+        assert!(n.contains(&&Ent::Org("Corvid Cloud".into())));
+    }
+}

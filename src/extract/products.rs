@@ -1,0 +1,253 @@
+//! Product and platform slots for availability, pricing and deprecation:
+//! lists of products ("GPT-5.5, Codex, and Managed Agents") and the platform
+//! they land on, from the clause, its lead-in or heading, or the article.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::entities::{Ent, Mention};
+
+/// A product named in a clause, with the organisation that makes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    pub name: String,
+    pub maker: Option<String>,
+    pub start: usize,
+}
+
+/// A platform named in a clause, with who runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Platform {
+    pub name: String,
+    pub owners: Vec<String>,
+}
+
+static LIST_ITEM_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*)([A-Z][\w.+\-]*(?:\s+[A-Z0-9][\w.+\-]*){0,3})")
+        .expect("static pattern is valid")
+});
+
+/// Products among `ments` (clause mentions, sorted), plus capitalised names
+/// coordinated with them ("GPT-5.5, Codex, and Managed Agents").
+pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product> {
+    let mut out: Vec<Product> = Vec::new();
+    for (i, m) in ments.iter().enumerate() {
+        let Ent::Product { name, maker } = &m.ent else {
+            continue;
+        };
+        let before = &norm[..m.start];
+        // "versions of GPT-4" are not GPT-4; "Claude's roadmap" is not a launch.
+        let after = norm[m.end..].trim_start();
+        if before.ends_with("versions of ")
+            || before.ends_with("version of ")
+            || m.possessive
+            || after.starts_with("maker")
+        {
+            continue;
+        }
+        // The possessor or the brand in front names the maker when the tables do not.
+        let maker = maker.clone().or_else(|| {
+            let prev = i.checked_sub(1).and_then(|j| ments.get(j))?;
+            match &prev.ent {
+                Ent::Org(o) if prev.end + 3 >= m.start => Some(o.clone()),
+                _ => None,
+            }
+        });
+        out.push(Product {
+            name: name.clone(),
+            maker,
+            start: m.start,
+        });
+        // Walk right along a coordinated list.
+        let mut at = m.end;
+        while at < clause_end {
+            let Some(c) = LIST_ITEM_RE.captures(&norm[at..clause_end]) else {
+                break;
+            };
+            let g = c.get(1).expect("group 1 always matches");
+            let (s, e) = (at + g.start(), at + g.end());
+            if let Some(k) = ments.iter().find(|k| k.start == s) {
+                // Already a known name: a product is taken in its own turn; anything else ends the list.
+                if !matches!(k.ent, Ent::Product { .. }) {
+                    break;
+                }
+                at = k.end;
+                continue;
+            }
+            let item = g.as_str().trim_end_matches(['.', ',']);
+            if item
+                .split_whitespace()
+                .any(|w| w.chars().next().is_some_and(|c| c.is_lowercase()))
+            {
+                break;
+            }
+            out.push(Product {
+                name: item.to_string(),
+                maker: None,
+                start: s,
+            });
+            at = e;
+        }
+    }
+    // Names written short after the full form ("Opus 4.1" after "Claude Sonnet 4.5") keep their family.
+    if let Some(first) = out.first().cloned()
+        && let Some((family, _)) = first.name.split_once(' ')
+    {
+        for p in out.iter_mut().skip(1) {
+            let fam_word = first.name.split(' ').nth(1).unwrap_or("");
+            let shaped = p.maker.is_none()
+                && first.maker.is_some()
+                && p.name.split(' ').count() == first.name.split(' ').count() - 1
+                && fam_word.chars().next().is_some_and(|c| c.is_uppercase())
+                && p.name.chars().next().is_some_and(|c| c.is_uppercase())
+                && p.name.chars().any(|c| c.is_ascii_digit())
+                && !p.name.starts_with(family);
+            if shaped {
+                p.name = format!("{family} {}", p.name);
+                if p.maker.is_none() {
+                    p.maker = first.maker.clone();
+                }
+            }
+        }
+    }
+    if out.len() > 0 {
+        let last_end = ments
+            .iter()
+            .filter(|m| out.iter().any(|p| p.start == m.start))
+            .map(|m| m.end)
+            .max()
+            .unwrap_or(0);
+        let rest = norm[last_end.min(clause_end)..clause_end].trim_start();
+        if rest.starts_with("model versions") || rest.starts_with("versions") {
+            out.clear();
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.name.clone()));
+    out
+}
+
+static PLATFORM_SLOT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:on|in|into|to|through|via|from)\s+(?:the\s+)?([A-Z][\w.\-]*(?:'s)?(?:\s+[A-Z0-9][\w.\-]*){0,3})")
+        .expect("static pattern is valid")
+});
+
+const NOT_PLATFORM: &[&str] = &[
+    "US",
+    "EU",
+    "East",
+    "West",
+    "North",
+    "South",
+    "Central",
+    "Europe",
+    "Asia",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "Q1",
+    "Q2",
+    "Q3",
+    "Q4",
+    "The",
+    "Tuesday",
+    "Monday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "SQL",
+    "Python",
+    "Preview",
+    "General",
+];
+
+/// Platforms in the clause: known ones (not "Azure regions"), else a
+/// capitalised name after "on", "in", "to"... following the trigger.
+pub fn platforms(
+    norm: &str,
+    from: usize,
+    to: usize,
+    ments: &[Mention],
+    products: &[Product],
+) -> Vec<Platform> {
+    let mut out: Vec<Platform> = Vec::new();
+    // "Google Cloud's Vertex AI": the possessor owns the platform, it is not one more.
+    let has_plain = ments
+        .iter()
+        .any(|m| matches!(m.ent, Ent::Platform { .. }) && !m.possessive);
+    for m in ments {
+        if m.possessive && has_plain {
+            continue;
+        }
+        if let Ent::Platform {
+            name,
+            owner,
+            partner,
+        } = &m.ent
+        {
+            let next = norm[m.end..].trim_start();
+            let next_l = next.to_ascii_lowercase();
+            if ["region", "tenant", "subscription", "account"]
+                .iter()
+                .any(|w| next_l.starts_with(w))
+            {
+                continue;
+            }
+            if out.iter().any(|p| p.name == *name) {
+                continue;
+            }
+            out.push(Platform {
+                name: name.clone(),
+                owners: owner.iter().chain(partner.iter()).cloned().collect(),
+            });
+        }
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    for c in PLATFORM_SLOT_RE.captures_iter(&norm[from..to]) {
+        let g = c.get(1).expect("group 1 always matches");
+        let (s, e) = (from + g.start(), from + g.end());
+        let text = g.as_str().trim_end_matches(['.', ',']);
+        let first = text.split(' ').next().unwrap_or("");
+        if NOT_PLATFORM.contains(&first) || text.ends_with("Region") || text.ends_with("Regions") {
+            continue;
+        }
+        if products.iter().any(|p| p.start >= s && p.start < e) {
+            continue;
+        }
+        let inside: Vec<&Mention> = ments
+            .iter()
+            .filter(|m| m.start >= s && m.end <= e)
+            .collect();
+        let name = match inside.first() {
+            Some(m) if m.possessive => norm[m.end..e].trim_start_matches("'s").trim().to_string(),
+            _ => text.to_string(),
+        };
+        if name.is_empty() {
+            continue;
+        }
+        let owners: Vec<String> = match inside.first().map(|m| &m.ent) {
+            Some(Ent::Org(o)) => vec![o.clone()],
+            _ if name.split(' ').count() >= 2 && !name.contains(char::is_numeric) => {
+                vec![name.clone()]
+            }
+            _ => Vec::new(),
+        };
+        out.push(Platform { name, owners });
+        break;
+    }
+    out
+}

@@ -1,0 +1,444 @@
+//! The extract stage from the outside: one test per kind and per failure
+//! type (hedges, denials, history, several changes in a sentence, vendors in
+//! no table, HTML furniture), a golden run over `tests/fixtures/extract/`,
+//! the `termwatch extract` command, and a property test that extraction
+//! never panics and every evidence span is the text it claims.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use termwatch::extract::{self, Config};
+use termwatch::model::{Article, ChangeKind, Extraction, Status, TermChange, Trust};
+
+fn article(text: &str, published: &str) -> Article {
+    let date: jiff::civil::Date = published.parse().expect("test date parses");
+    Article {
+        source_id: "test".into(),
+        url: "https://example.test/a".into(),
+        title: String::new(),
+        published: Some(
+            date.to_zoned(jiff::tz::TimeZone::UTC)
+                .expect("valid")
+                .timestamp(),
+        ),
+        author: None,
+        text: text.into(),
+        content_hash: String::new(),
+        fetched_at: jiff::Timestamp::UNIX_EPOCH,
+        trust: Trust::Vendor,
+        organisation: None,
+    }
+}
+
+fn run(text: &str) -> Extraction {
+    extract::extract(&article(text, "2026-05-04"), &Config::default())
+}
+
+fn of_kind(x: &Extraction, k: ChangeKind) -> Vec<&TermChange> {
+    x.changes.iter().filter(|c| c.kind == k).collect()
+}
+
+fn assert_spans(text: &str, x: &Extraction) {
+    for c in x.changes.iter().chain(x.denials.iter()) {
+        let got: String = text
+            .chars()
+            .skip(c.span.start)
+            .take(c.span.end - c.span.start)
+            .collect();
+        assert_eq!(
+            got, c.evidence,
+            "span must cut the evidence out of the text"
+        );
+    }
+}
+
+#[test]
+fn exclusivity_end_between_unknown_vendors() {
+    let text = "Nimbus Labs and Corvid Cloud rework their deal\n\nCorvid Cloud has given up its exclusive right to resell Nimbus Labs models, the companies said today.";
+    let x = run(text);
+    let ex = of_kind(&x, ChangeKind::Exclusivity);
+    assert_eq!(ex.len(), 1, "{x:#?}");
+    assert_eq!(ex[0].parties, vec!["Corvid Cloud", "Nimbus Labs"]);
+    assert_eq!(ex[0].status, Status::Ended);
+    assert_eq!(ex[0].exclusive, Some(false));
+    assert_spans(text, &x);
+}
+
+#[test]
+fn licence_roles_follow_the_ip_owner() {
+    let x = run(
+        "Corvid Cloud retains a licence to Nimbus Labs' models through 2030, and that licence is now non-exclusive.",
+    );
+    let l = of_kind(&x, ChangeKind::License);
+    assert_eq!(l.len(), 1, "{x:#?}");
+    assert_eq!(l[0].licensor.as_deref(), Some("Nimbus Labs"));
+    assert_eq!(l[0].licensee.as_deref(), Some("Corvid Cloud"));
+    assert_eq!(l[0].status, Status::NonExclusive);
+    assert_eq!(l[0].until.as_deref(), Some("2030"));
+}
+
+#[test]
+fn one_sentence_two_revenue_share_directions() {
+    let x = run(
+        "Helix Labs will no longer pay Corvid Cloud a revenue share, while Corvid Cloud's revenue share payments to Helix Labs continue through 2031 subject to a cap.",
+    );
+    let rs = of_kind(&x, ChangeKind::RevenueShare);
+    assert_eq!(rs.len(), 2, "{x:#?}");
+    let ended = rs
+        .iter()
+        .find(|c| c.payer.as_deref() == Some("Helix Labs"))
+        .expect("Helix pays");
+    assert_eq!(ended.payee.as_deref(), Some("Corvid Cloud"));
+    assert_eq!(ended.status, Status::Ended);
+    let capped = rs
+        .iter()
+        .find(|c| c.payer.as_deref() == Some("Corvid Cloud"))
+        .expect("Corvid pays");
+    assert_eq!(capped.status, Status::Capped);
+    assert_eq!(capped.until.as_deref(), Some("2031"));
+}
+
+#[test]
+fn three_products_on_one_platform_are_three_changes() {
+    let x = run("Falcon 3, Falcon 3 Mini and Kestrel 2 are now available on Amazon Bedrock.");
+    let av = of_kind(&x, ChangeKind::Availability);
+    let mut products: Vec<&str> = av.iter().filter_map(|c| c.product.as_deref()).collect();
+    products.sort();
+    assert_eq!(
+        products,
+        vec!["Falcon 3", "Falcon 3 Mini", "Kestrel 2"],
+        "{x:#?}"
+    );
+    assert!(
+        av.iter()
+            .all(|c| c.platform.as_deref() == Some("Amazon Bedrock"))
+    );
+}
+
+#[test]
+fn list_lead_in_gives_the_platform_to_each_bullet() {
+    let text = "Launch notes\n\nStarting today these models are available in Vertex AI:\n\n- Gemma 4: small and open.\n- Gemini 4 Ultra (preview): the largest one.\n";
+    let x = run(text);
+    let av = of_kind(&x, ChangeKind::Availability);
+    assert_eq!(av.len(), 2, "{x:#?}");
+    let ultra = av
+        .iter()
+        .find(|c| c.product.as_deref() == Some("Gemini 4 Ultra"))
+        .expect("ultra");
+    assert_eq!(ultra.status, Status::Preview);
+    assert_eq!(ultra.platform.as_deref(), Some("Vertex AI"));
+    assert_spans(text, &x);
+}
+
+#[test]
+fn aliases_are_canonical() {
+    let x = run(
+        "Amazon Web Services will supply $4 billion of GPU capacity to Nimbus Labs under a new agreement.",
+    );
+    let cc = of_kind(&x, ChangeKind::ComputeCommitment);
+    assert_eq!(cc.len(), 1, "{x:#?}");
+    assert_eq!(cc[0].parties, vec!["Amazon", "Nimbus Labs"]);
+    let x = run("Kestrel 2 is now available on AWS Bedrock.");
+    assert_eq!(
+        of_kind(&x, ChangeKind::Availability)[0].platform.as_deref(),
+        Some("Amazon Bedrock")
+    );
+}
+
+#[test]
+fn hedge_lowers_confidence_but_keeps_the_change() {
+    let plain = run("Corvid Cloud will invest $2 billion in Nimbus Labs.");
+    let hedged = run(
+        "Corvid Cloud will reportedly invest $2 billion in Nimbus Labs, people familiar with the talks said.",
+    );
+    let p = of_kind(&plain, ChangeKind::Investment);
+    let h = of_kind(&hedged, ChangeKind::Investment);
+    assert_eq!((p.len(), h.len()), (1, 1), "{plain:#?} {hedged:#?}");
+    assert!(h[0].confidence < p[0].confidence - 0.2);
+}
+
+#[test]
+fn denial_is_not_a_change() {
+    let x = run(
+        "Nimbus Labs said its exclusive cloud agreement with Corvid Cloud does not change after the new funding round.",
+    );
+    assert!(x.changes.is_empty(), "{x:#?}");
+    assert!(
+        !x.denials.is_empty(),
+        "the denial is kept for correlate: {x:#?}"
+    );
+}
+
+#[test]
+fn history_is_not_a_change() {
+    let x = run(
+        "In 2021, Corvid Cloud became the exclusive cloud provider of Nimbus Labs and invested $300 million in it.",
+    );
+    assert!(x.changes.is_empty(), "{x:#?}");
+    let x = run(
+        "Nimbus Labs at ten\n\nBackground\n\nCorvid Cloud was the exclusive cloud provider of Nimbus Labs for years.",
+    );
+    assert!(x.changes.is_empty(), "{x:#?}");
+}
+
+#[test]
+fn retirement_with_explicit_date_is_effective_then() {
+    let x = run("Kestrel 1 will be retired from Azure OpenAI on July 31, 2026.");
+    let d = of_kind(&x, ChangeKind::Deprecation);
+    assert_eq!(d.len(), 1, "{x:#?}");
+    assert_eq!(d[0].effective.as_deref(), Some("2026-07-31"));
+    assert_eq!(d[0].status, Status::Retired);
+}
+
+#[test]
+fn immediate_availability_takes_the_article_date() {
+    let x = run("Kestrel 2 is now available on Vertex AI.");
+    assert_eq!(
+        of_kind(&x, ChangeKind::Availability)[0]
+            .effective
+            .as_deref(),
+        Some("2026-05-04")
+    );
+}
+
+#[test]
+fn price_cut_is_pricing_and_comparison_is_not() {
+    let x = run("From June 1, Kestrel 2 on Vertex AI drops to $0.30 per million input tokens.");
+    assert_eq!(of_kind(&x, ChangeKind::Pricing).len(), 1, "{x:#?}");
+    let x = run("Kestrel 2 on Vertex AI is 40% cheaper than comparable models.");
+    assert!(of_kind(&x, ChangeKind::Pricing).is_empty(), "{x:#?}");
+}
+
+#[test]
+fn cloud_priority_and_governance() {
+    let x = run(
+        "Corvid Cloud remains the primary cloud provider for Nimbus Labs, and the AGI clause is replaced by an expert panel.",
+    );
+    let cp = of_kind(&x, ChangeKind::CloudPriority);
+    assert_eq!(cp.len(), 1, "{x:#?}");
+    assert_eq!(cp[0].status, Status::Continues);
+    assert_eq!(of_kind(&x, ChangeKind::Governance).len(), 1, "{x:#?}");
+}
+
+#[test]
+fn user_aliases_from_config_are_used() {
+    let cfg: Config =
+        toml::from_str("[[organisations]]\nname = \"Nimbus Labs\"\naliases = [\"NimbusCo\"]\n")
+            .expect("parses");
+    let x = extract::extract(
+        &article(
+            "NimbusCo will buy $1 billion of Azure compute capacity.",
+            "2026-05-04",
+        ),
+        &cfg,
+    );
+    let cc: Vec<_> = x
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::ComputeCommitment)
+        .collect();
+    assert_eq!(cc.len(), 1, "{x:#?}");
+    assert_eq!(cc[0].parties, vec!["Microsoft", "Nimbus Labs"]);
+}
+
+#[test]
+fn html_furniture_is_not_the_article() {
+    let html = r#"<html><body><nav><a href="/">Home</a></nav><article><h1>Kestrel 2 lands on Vertex AI</h1>
+<p>Kestrel 2 is now generally available on Vertex AI.</p></article>
+<aside class="related"><ul><li>Falcon 9 is now available on Amazon Bedrock</li></ul></aside>
+<div id="comments"><p>Corvid Cloud will invest $9 billion in Nimbus Labs, I bet.</p></div></body></html>"#;
+    let text = termwatch::html::main_text(html);
+    let x = run(&text);
+    assert!(
+        x.changes
+            .iter()
+            .all(|c| c.product.as_deref() == Some("Kestrel 2")),
+        "{x:#?}"
+    );
+    assert!(!x.changes.is_empty());
+    assert_spans(&text, &x);
+}
+
+/// Labelled fixtures, matched on the spec's keys.
+fn key(c: &serde_json::Value) -> String {
+    let s = |k: &str| {
+        c.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_lowercase()
+            .replace('-', " ")
+    };
+    let kind = s("kind");
+    match kind.as_str() {
+        "availability" | "pricing" | "deprecation" => {
+            format!("{kind}|{}|{}", s("product"), s("platform"))
+        }
+        "revenue_share" => format!("{kind}|{}|{}", s("payer"), s("payee")),
+        "license" => format!("{kind}|{}|{}", s("licensor"), s("licensee")),
+        _ => {
+            let mut p: Vec<String> = c["parties"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .map(str::to_lowercase)
+                .collect();
+            p.sort();
+            format!("{kind}|{}", p.join("|"))
+        }
+    }
+}
+
+fn fixture_article(path: &Path, label: &serde_json::Value) -> Article {
+    let raw = std::fs::read_to_string(path).expect("fixture reads");
+    let published = label["published"].as_str().expect("label has a date");
+    let mut a = article("", published);
+    if path.extension().is_some_and(|e| e == "html") {
+        a.title = termwatch::html::metadata(&raw).title.unwrap_or_default();
+        a.text = termwatch::html::main_text(&raw);
+    } else {
+        a.title = extract::text_header(&raw).0.unwrap_or_default();
+        a.text = raw;
+    }
+    a.trust = Trust::parse(label["source"].as_str().unwrap_or("news")).unwrap_or_default();
+    a
+}
+
+#[test]
+fn golden_fixtures_match_their_labels() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/extract");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixture dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let label: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("label"))
+                .expect("label json");
+        let doc = ["txt", "html"]
+            .iter()
+            .map(|e| path.with_extension(e))
+            .find(|p| p.exists())
+            .expect("document beside label");
+        let a = fixture_article(&doc, &label);
+        let x = extract::extract(&a, &Config::default());
+        let got = serde_json::to_value(&x.changes).expect("serialises");
+        let mut got_keys: Vec<String> = got.as_array().expect("array").iter().map(key).collect();
+        let mut want_keys: Vec<String> = label["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .map(key)
+            .collect();
+        got_keys.sort();
+        want_keys.sort();
+        assert_eq!(got_keys, want_keys, "{}", doc.display());
+        for want in label["changes"].as_array().expect("changes") {
+            let g = got
+                .as_array()
+                .expect("array")
+                .iter()
+                .find(|g| key(g) == key(want))
+                .expect("matched");
+            for slot in ["status", "exclusive", "until"] {
+                if let Some(w) = want.get(slot) {
+                    assert_eq!(
+                        g.get(slot),
+                        Some(w),
+                        "{} slot {slot} of {}",
+                        doc.display(),
+                        key(want)
+                    );
+                }
+            }
+        }
+        assert_spans(&a.text, &x);
+        n += 1;
+    }
+    assert!(n >= 10, "expected the fixture set, found {n}");
+}
+
+#[test]
+fn command_prints_the_spec_json_shape() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/extract/feed-one-line-gigawatt-compute.txt");
+    let out = assert_cmd::Command::cargo_bin("termwatch")
+        .expect("binary builds")
+        .args(["extract", "--json"])
+        .arg(&fixture)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let c = &v["changes"][0];
+    assert_eq!(c["kind"], "compute_commitment");
+    for field in [
+        "parties",
+        "licensor",
+        "licensee",
+        "payer",
+        "payee",
+        "product",
+        "platform",
+        "status",
+        "exclusive",
+        "until",
+        "effective",
+        "evidence",
+        "confidence",
+        "span",
+    ] {
+        assert!(c.get(field).is_some(), "missing {field}");
+    }
+    assert_eq!(c["effective"], serde_json::Value::Null);
+}
+
+#[test]
+fn command_reads_stdin_and_refuses_urls_clearly() {
+    let out = assert_cmd::Command::cargo_bin("termwatch")
+        .expect("binary builds")
+        .args(["extract", "--json", "-"])
+        .write_stdin("Kestrel 2 is now available on Vertex AI.")
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["changes"][0]["platform"], "Vertex AI");
+    let out = assert_cmd::Command::cargo_bin("termwatch")
+        .expect("binary builds")
+        .args(["extract", "https://example.test/post"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("save the page first"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn never_panics_and_spans_are_substrings(text in "\\PC{0,400}") {
+        let x = run(&text);
+        assert_spans(&text, &x);
+    }
+
+    #[test]
+    fn never_panics_on_announcement_shaped_text(
+        parts in proptest::collection::vec(prop_oneof![
+            Just("Nimbus Labs ".to_string()), Just("AWS ".to_string()), Just("Claude Opus 5".to_string()),
+            Just(" is now available on ".to_string()), Just("Azure AI Foundry".to_string()), Just(", while ".to_string()),
+            Just(" revenue share to ".to_string()), Just(" through 2030. ".to_string()), Just("\n- ".to_string()),
+            Just(": ".to_string()), Just("\u{2019}s ".to_string()), Just(" | ".to_string()), Just("\n\n".to_string()),
+            Just("non\u{2011}exclusive licence ".to_string()), Just("March 9, 2027".to_string()), "\\PC{0,12}",
+        ], 0..40)
+    ) {
+        let text: String = parts.concat();
+        let x = run(&text);
+        assert_spans(&text, &x);
+    }
+}
