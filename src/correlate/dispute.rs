@@ -47,30 +47,34 @@ fn untils_conflict(a: &str, b: &str) -> bool {
 struct Field<'a> {
     name: &'static str,
     values: BTreeMap<String, Vec<&'a Report>>,
-    conflict: fn(&str, &str) -> bool,
+    /// Whether any two of the values contradict each other.
+    any_conflict: fn(&[&String]) -> bool,
 }
 
-impl Field<'_> {
-    fn any_conflict(&self, vals: &[&String]) -> bool {
-        vals.iter()
-            .enumerate()
-            .any(|(i, a)| vals[i + 1..].iter().any(|b| (self.conflict)(a, b)))
-    }
-}
-
-fn status_conflict_str(a: &str, b: &str) -> bool {
-    match (parse_status(a), parse_status(b)) {
-        (Some(a), Some(b)) => statuses_conflict(a, b),
-        _ => false,
-    }
+/// Pairwise, but a status has 13 values at most and a bool two.
+fn statuses_any_conflict(vals: &[&String]) -> bool {
+    let parsed: Vec<Status> = vals.iter().filter_map(|v| parse_status(v)).collect();
+    parsed
+        .iter()
+        .enumerate()
+        .any(|(i, a)| parsed[i + 1..].iter().any(|b| statuses_conflict(*a, *b)))
 }
 
 fn parse_status(s: &str) -> Option<Status> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
 }
 
-fn bool_conflict(a: &str, b: &str) -> bool {
-    a != b
+fn bools_any_conflict(vals: &[&String]) -> bool {
+    vals.len() > 1
+}
+
+/// Dates agree pairwise only when each is a prefix of the longest, which is
+/// linear to check however many distinct dates the reports give.
+fn untils_any_conflict(vals: &[&String]) -> bool {
+    let Some(longest) = vals.iter().max_by_key(|v| v.len()) else {
+        return false;
+    };
+    vals.iter().any(|v| untils_conflict(v, longest))
 }
 
 /// The claims of every unsettled contradiction among `reports`, field by
@@ -80,17 +84,17 @@ pub(crate) fn claims(reports: &[&Report]) -> Vec<Claim> {
         Field {
             name: "status",
             values: BTreeMap::new(),
-            conflict: status_conflict_str,
+            any_conflict: statuses_any_conflict,
         },
         Field {
             name: "exclusive",
             values: BTreeMap::new(),
-            conflict: bool_conflict,
+            any_conflict: bools_any_conflict,
         },
         Field {
             name: "until",
             values: BTreeMap::new(),
-            conflict: untils_conflict,
+            any_conflict: untils_any_conflict,
         },
     ];
     for r in reports {
@@ -114,7 +118,7 @@ pub(crate) fn claims(reports: &[&Report]) -> Vec<Claim> {
     let mut out = Vec::new();
     for f in &fields {
         let all: Vec<&String> = f.values.keys().collect();
-        if !f.any_conflict(&all) {
+        if !(f.any_conflict)(&all) {
             continue;
         }
         let vendor: Vec<&String> = f
@@ -125,7 +129,7 @@ pub(crate) fn claims(reports: &[&Report]) -> Vec<Claim> {
             .collect();
         // A vendor's own word settles the field, unless the vendor's own
         // sources disagree with each other.
-        if !vendor.is_empty() && !f.any_conflict(&vendor) {
+        if !vendor.is_empty() && !(f.any_conflict)(&vendor) {
             continue;
         }
         for (value, rs) in &f.values {
@@ -157,5 +161,13 @@ mod tests {
     fn a_precise_until_agrees_with_its_year() {
         assert!(!untils_conflict("2030", "2030-12-31"));
         assert!(untils_conflict("2030", "2032"));
+        let (a, b, c) = (
+            "2030".to_string(),
+            "2030-12".to_string(),
+            "2030-12-31".to_string(),
+        );
+        assert!(!untils_any_conflict(&[&a, &b, &c]));
+        let d = "2031".to_string();
+        assert!(untils_any_conflict(&[&a, &b, &c, &d]));
     }
 }

@@ -126,6 +126,11 @@ impl Config {
     }
 }
 
+/// How many earlier events on one key a later one may link to. Keeps a key
+/// reported every month for decades linear, not quadratic; older links are
+/// reachable through the events in between.
+const MAX_SUPERSEDES_SCAN: usize = 32;
+
 /// Every event the reports describe, in a stable order (first seen, then id).
 pub fn correlate(reports: &[Report], config: &Config) -> Vec<Event> {
     let aliases = Aliases::new(&config.aliases);
@@ -177,12 +182,12 @@ fn key_events(
     clusters.push(&changes[start..]);
     // A denial confirms the latest event that had begun by the end of the
     // denial's window: "terms unchanged" speaks of the terms then in force.
+    // Clusters are in time order, so a binary search finds it.
     let mut confirm: Vec<Vec<&Report>> = vec![Vec::new(); clusters.len()];
     for d in denials {
-        let idx = clusters
-            .iter()
-            .rposition(|c| c[0].published.duration_since(d.published) <= window);
-        if let Some(i) = idx {
+        let begun =
+            clusters.partition_point(|c| c[0].published.duration_since(d.published) <= window);
+        if let Some(i) = begun.checked_sub(1) {
             confirm[i].push(d);
         }
     }
@@ -197,6 +202,7 @@ fn key_events(
         let earlier: Vec<String> = events[..i]
             .iter()
             .rev()
+            .take(MAX_SUPERSEDES_SCAN)
             .filter(|e| terms(e) != later)
             .map(|e| e.id.clone())
             .collect();
