@@ -4,7 +4,8 @@
 //! synthetic reports (invented vendors, several reports per change, some
 //! contradicting, some denials), then one worst case: every report on a
 //! single key. Time per report staying flat as n grows is what shows the
-//! stage is not quadratic.
+//! stage is not quadratic. Last, the whole correlate step over a real
+//! SQLite store holding 100k term changes.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -121,6 +122,78 @@ fn measure(label: &str, input: &[Report], config: &Config) {
     );
 }
 
+/// The whole correlate step over a real SQLite store in a temp dir: load
+/// every report, correlate, write the events (first run: all new; second
+/// run: nothing changed, only fingerprints compared).
+fn store_round_trip(n: usize) {
+    use termwatch::model::{Article, Extraction};
+    use termwatch::store::{Store, changes};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open_in(dir.path()).await.expect("store");
+        let input = reports(n, (n / 4) as u64, 42);
+        let t = Instant::now();
+        // Five changes per article, as a long announcement carries.
+        for chunk in input.chunks(5) {
+            let r = &chunk[0];
+            let article = Article {
+                source_id: "bench".into(),
+                url: format!("{}#{}", r.url, r.article_id),
+                title: r.title.clone(),
+                published: Some(r.published),
+                author: None,
+                text: String::new(),
+                content_hash: format!("{}", r.article_id),
+                fetched_at: r.published,
+                trust: r.trust,
+                organisation: None,
+            };
+            let (_, _, rev) = changes::store_article(&store, &article)
+                .await
+                .expect("stored");
+            let ex = Extraction {
+                changes: chunk
+                    .iter()
+                    .filter(|r| !r.denial)
+                    .map(|r| r.change.clone())
+                    .collect(),
+                denials: chunk
+                    .iter()
+                    .filter(|r| r.denial)
+                    .map(|r| r.change.clone())
+                    .collect(),
+            };
+            changes::save_extraction(&store, rev, &ex, r.published)
+                .await
+                .expect("saved");
+        }
+        println!(
+            "store: seeded {n} term changes in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let config = Config::default();
+        for label in ["first run (all new)", "second run (unchanged)"] {
+            let t = Instant::now();
+            let now = jiff::Timestamp::now();
+            let applied = termwatch::pipeline::correlate::run(&store, &config, now)
+                .await
+                .expect("correlated");
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "store: {label:<24} changes={n} new={} changed={} in {:.0} ms  {:.0} changes/s",
+                applied.new.len(),
+                applied.changed.len(),
+                secs * 1e3,
+                n as f64 / secs
+            );
+        }
+    });
+}
+
 fn main() {
     let config = Config::default();
     for n in [10_000, 50_000, 100_000, 200_000] {
@@ -128,4 +201,5 @@ fn main() {
         measure("spread keys", &reports(n, (n / 4) as u64, 42), &config);
     }
     measure("one key, 100k reports", &reports(100_000, 1, 7), &config);
+    store_round_trip(100_000);
 }

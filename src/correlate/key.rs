@@ -5,6 +5,7 @@
 //! licensee for licences; the party set otherwise), after canonicalising
 //! names so that "GPT-5.5" and "gpt 5.5" or an alias from the config meet.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -25,27 +26,35 @@ impl fmt::Display for Key {
     }
 }
 
-/// Canonical names from `[correlate.aliases]`, normalised once per run.
+/// Canonical names from `[correlate.aliases]`, normalised once per run,
+/// and a memo of names already canonicalised: the same few organisation
+/// and product names recur in almost every report.
 #[derive(Debug, Default)]
-pub(crate) struct Aliases(HashMap<String, String>);
+pub(crate) struct Aliases {
+    aliases: HashMap<String, String>,
+    seen: RefCell<HashMap<String, String>>,
+}
 
 impl Aliases {
     pub fn new(config: &BTreeMap<String, String>) -> Aliases {
-        Aliases(
-            config
+        Aliases {
+            aliases: config
                 .iter()
                 .map(|(alias, canonical)| (normalise(alias), normalise(canonical)))
                 .collect(),
-        )
+            seen: RefCell::default(),
+        }
     }
 
     /// The canonical form of a name: normalised, then mapped through the aliases.
     pub fn canonical(&self, name: &str) -> String {
-        let n = normalise(name);
-        match self.0.get(&n) {
-            Some(c) => c.clone(),
-            None => n,
+        if let Some(c) = self.seen.borrow().get(name) {
+            return c.clone();
         }
+        let n = normalise(name);
+        let c = self.aliases.get(&n).cloned().unwrap_or(n);
+        self.seen.borrow_mut().insert(name.to_string(), c.clone());
+        c
     }
 }
 

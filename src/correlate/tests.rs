@@ -75,3 +75,26 @@ fn any_order_of_the_same_reports_gives_the_same_events() {
         prop_assert_eq!(&correlate(&shuffled, &Config::default()), &want);
     });
 }
+
+#[test]
+fn the_config_section_reads_from_toml_with_defaults_for_the_rest() {
+    let text = r#"
+[correlate]
+window_days = 45
+
+[correlate.severity]
+"cloud_priority.continues" = "medium"
+
+[correlate.aliases]
+"Bedrock" = "Amazon Bedrock"
+"#;
+    let cfg = crate::config::parse(std::path::Path::new("termwatch.toml"), text).unwrap();
+    let c = &cfg.correlate;
+    assert_eq!(c.window_days, 45);
+    assert_eq!(c.trust_weight, TrustWeights::default());
+    assert_eq!(c.severity["cloud_priority.continues"], Severity::Medium);
+    assert!(c.check().is_ok());
+    let bad = "[correlate]\nwindow = 3\n";
+    let err = crate::config::parse(std::path::Path::new("termwatch.toml"), bad).unwrap_err();
+    assert_eq!(err.line, Some(2), "{err}");
+}
