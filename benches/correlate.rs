@@ -176,6 +176,13 @@ fn store_round_trip(n: usize) {
             t.elapsed().as_secs_f64()
         );
         let config = Config::default();
+        let t = Instant::now();
+        let loaded = changes::reports(&store).await.expect("reports load");
+        println!(
+            "store: loading {} reports alone took {:.0} ms",
+            loaded.len(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
         for label in ["first run (all new)", "second run (unchanged)"] {
             let t = Instant::now();
             let now = jiff::Timestamp::now();

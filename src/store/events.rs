@@ -22,6 +22,11 @@ pub struct Applied {
     pub removed: Vec<String>,
 }
 
+/// Rows per multi-row statement: 6 values each stays far below SQLite's
+/// limit on bound parameters, and one statement per row is what made a
+/// first run over 100k changes slow.
+const BATCH: usize = 500;
+
 /// Writes the difference between the stored events and `events`, with
 /// history lines, in one transaction.
 pub async fn apply(store: &Store, events: &[Event], now: jiff::Timestamp) -> Result<Applied> {
@@ -33,79 +38,115 @@ pub async fn apply(store: &Store, events: &[Event], now: jiff::Timestamp) -> Res
         .collect();
     let mut out = Applied::default();
     let mut seen = HashSet::with_capacity(events.len());
+    // (event, fingerprint, whether it was stored before)
+    let mut writes: Vec<(&Event, String, bool)> = Vec::new();
     for event in events {
         seen.insert(event.id.as_str());
         let fp = history::fingerprint(event);
-        let old = match stored.get(&event.id) {
-            Some(old_fp) if *old_fp == fp => continue,
-            Some(_) => {
-                let (body,): (String,) = sqlx::query_as("SELECT body FROM events WHERE id = ?")
-                    .bind(&event.id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                Some(serde_json::from_str::<Event>(&body)?)
-            }
-            None => None,
-        };
-        let body = serde_json::to_string(event)?;
-        sqlx::query(
-            "INSERT INTO events (id, kind, body, fingerprint, first_seen, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?) \
-             ON CONFLICT(id) DO UPDATE SET body = excluded.body, \
-             fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
-        )
-        .bind(&event.id)
-        .bind(event.kind.as_str())
-        .bind(&body)
-        .bind(&fp)
-        .bind(secs(now))
-        .bind(secs(now))
-        .execute(&mut *tx)
-        .await?;
-        for line in history::describe(old.as_ref(), event) {
-            add_history(&mut tx, &event.id, now, &line).await?;
-        }
-        match old {
-            Some(_) => out.changed.push(event.id.clone()),
-            None => out.new.push(event.id.clone()),
+        match stored.get(&event.id) {
+            Some(old_fp) if *old_fp == fp => {}
+            Some(_) => writes.push((event, fp, true)),
+            None => writes.push((event, fp, false)),
         }
     }
-    let mut gone: Vec<&String> = stored
-        .keys()
+    let changed_ids: Vec<String> = writes
+        .iter()
+        .filter(|w| w.2)
+        .map(|w| w.0.id.clone())
+        .collect();
+    let mut old = bodies(&mut tx, &changed_ids).await?;
+    let mut lines: Vec<(String, String)> = Vec::new();
+    for chunk in writes.chunks(BATCH) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO events (id, kind, body, fingerprint, first_seen, updated_at) ",
+        );
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (event, fp, _) in chunk {
+            rows.push((
+                event.id.clone(),
+                event.kind.as_str(),
+                serde_json::to_string(event)?,
+                fp.clone(),
+            ));
+        }
+        q.push_values(rows, |mut b, (id, kind, body, fp)| {
+            b.push_bind(id)
+                .push_bind(kind)
+                .push_bind(body)
+                .push_bind(fp)
+                .push_bind(secs(now))
+                .push_bind(secs(now));
+        });
+        q.push(
+            " ON CONFLICT(id) DO UPDATE SET body = excluded.body, \
+             fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
+        );
+        q.build().execute(&mut *tx).await?;
+        for (event, _, was_stored) in chunk {
+            let before = old.remove(&event.id);
+            for line in history::describe(before.as_ref(), event) {
+                lines.push((event.id.clone(), line));
+            }
+            if *was_stored {
+                out.changed.push(event.id.clone());
+            } else {
+                out.new.push(event.id.clone());
+            }
+        }
+    }
+    let mut gone: Vec<String> = stored
+        .into_keys()
         .filter(|id| !seen.contains(id.as_str()))
         .collect();
     gone.sort();
-    for id in gone {
-        sqlx::query("DELETE FROM events WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        add_history(
-            &mut tx,
-            id,
-            now,
-            "removed: no current report supports this event any more",
-        )
-        .await?;
-        out.removed.push(id.clone());
+    for chunk in gone.chunks(BATCH) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("DELETE FROM events WHERE id IN (");
+        let mut ids = q.separated(", ");
+        for id in chunk {
+            ids.push_bind(id.clone());
+        }
+        q.push(")");
+        q.build().execute(&mut *tx).await?;
+        for id in chunk {
+            lines.push((
+                id.clone(),
+                "removed: no current report supports this event any more".to_string(),
+            ));
+        }
+    }
+    out.removed = gone;
+    for chunk in lines.chunks(BATCH) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO event_history (event_id, at, what) ",
+        );
+        q.push_values(chunk, |mut b, (id, what)| {
+            b.push_bind(id.clone())
+                .push_bind(secs(now))
+                .push_bind(what.clone());
+        });
+        q.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(out)
 }
 
-async fn add_history(
-    tx: &mut sqlx::SqliteConnection,
-    id: &str,
-    at: jiff::Timestamp,
-    what: &str,
-) -> Result<()> {
-    sqlx::query("INSERT INTO event_history (event_id, at, what) VALUES (?, ?, ?)")
-        .bind(id)
-        .bind(secs(at))
-        .bind(what)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
+/// The stored bodies of `ids`, by id.
+async fn bodies(tx: &mut sqlx::SqliteConnection, ids: &[String]) -> Result<HashMap<String, Event>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        let mut q =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT id, body FROM events WHERE id IN (");
+        let mut sep = q.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.clone());
+        }
+        q.push(")");
+        let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        for (id, body) in rows {
+            out.insert(id, serde_json::from_str(&body)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Every stored event, most recently reported first.
