@@ -155,11 +155,13 @@ pub async fn save_extraction(
 /// Every current report: the term changes of each article's latest extracted
 /// revision. Older revisions stay stored for the record but no longer count.
 pub async fn reports(store: &Store) -> Result<Vec<Report>> {
-    let rows = sqlx::query(
+    // Positional tuples decode faster than by-name lookups over 100k rows.
+    type Row = (bool, String, i64, i64, String, String, String, String, i64);
+    let rows: Vec<Row> = sqlx::query_as(
         "WITH latest AS (SELECT article_id, max(id) AS id FROM revisions \
                          WHERE extracted_at IS NOT NULL GROUP BY article_id) \
-         SELECT tc.denial, tc.body, r.id AS revision_id, r.article_id, r.source_id, a.url, \
-                r.title, r.trust, COALESCE(r.published, r.fetched_at) AS published \
+         SELECT tc.denial, tc.body, r.id, r.article_id, r.source_id, a.url, \
+                r.title, r.trust, COALESCE(r.published, r.fetched_at) \
          FROM latest \
          JOIN revisions r ON r.id = latest.id \
          JOIN articles a ON a.id = r.article_id \
@@ -167,21 +169,31 @@ pub async fn reports(store: &Store) -> Result<Vec<Report>> {
     )
     .fetch_all(&store.pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let body: String = row.try_get("body")?;
-            let change: TermChange = serde_json::from_str(&body)?;
-            Ok(Report {
-                change,
-                denial: row.try_get("denial")?,
-                article_id: row.try_get("article_id")?,
-                revision_id: row.try_get("revision_id")?,
-                source_id: row.try_get("source_id")?,
-                url: row.try_get("url")?,
-                title: row.try_get("title")?,
-                trust: trust(row.try_get("trust")?),
-                published: from_secs(row.try_get("published")?),
-            })
-        })
+    rows.into_iter()
+        .map(
+            |(
+                denial,
+                body,
+                revision_id,
+                article_id,
+                source_id,
+                url,
+                title,
+                trust_word,
+                published,
+            )| {
+                Ok(Report {
+                    change: serde_json::from_str::<TermChange>(&body)?,
+                    denial,
+                    article_id,
+                    revision_id,
+                    source_id,
+                    url,
+                    title,
+                    trust: trust(trust_word),
+                    published: from_secs(published),
+                })
+            },
+        )
         .collect()
 }
