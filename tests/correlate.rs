@@ -226,7 +226,7 @@ fn a_later_change_of_terms_supersedes_the_earlier_events_newest_first() {
     let (first, second, last) = (&events[0], &events[1], &events[2]);
     assert_eq!(last.status, Status::Ended);
     assert_eq!(last.supersedes, [second.id.clone(), first.id.clone()]);
-    assert_eq!(second.supersedes, [first.id.clone()]);
+    assert_eq!(second.supersedes, std::slice::from_ref(&first.id));
     assert!(first.supersedes.is_empty());
 }
 
@@ -613,7 +613,11 @@ mod store_steps {
             Stored::NewRevision
         );
         let second = step(&store, "2026-03-06").await;
-        assert_eq!(second.changed, [id.clone()], "same event, updated in place");
+        assert_eq!(
+            second.changed,
+            std::slice::from_ref(&id),
+            "same event, updated in place"
+        );
         let events = termwatch::store::events::list(&store).await.unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].until.as_deref(), Some("2032"));
@@ -668,7 +672,7 @@ mod store_steps {
         .await
         .unwrap();
         let applied = step(&store, "2026-03-03").await;
-        assert_eq!(applied.removed, [id.clone()]);
+        assert_eq!(applied.removed, std::slice::from_ref(&id));
         assert!(
             termwatch::store::events::list(&store)
                 .await
@@ -725,7 +729,7 @@ mod store_steps {
         .await
         .unwrap();
         let applied = step(&store, "2026-03-04").await;
-        assert_eq!(applied.changed, [id.clone()]);
+        assert_eq!(applied.changed, std::slice::from_ref(&id));
         assert!(applied.new.is_empty(), "the denial opened no event");
         let e = &termwatch::store::events::list(&store).await.unwrap()[0];
         assert!(!e.disputed);

@@ -8,6 +8,17 @@ use termwatch::correlate::Config;
 use termwatch::model::{Article, ChangeKind, Extraction, Span, Status, TermChange, Trust};
 use termwatch::store::Store;
 
+/// url, source_id, title, trust, published, extracted_at, text
+type RevisionRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+);
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/correlate")
@@ -56,15 +67,7 @@ async fn text_and_html_files_become_articles_like_collected_ones() {
     assert!(out.contains("from 2 revision(s)"), "{out}");
 
     let s = store(dir.path()).await;
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        Option<i64>,
-        Option<i64>,
-        String,
-    )> = sqlx::query_as(
+    let rows: Vec<RevisionRow> = sqlx::query_as(
         "SELECT a.url, r.source_id, r.title, r.trust, r.published, r.extracted_at, r.text \
          FROM revisions r JOIN articles a ON a.id = r.article_id ORDER BY r.id",
     )
