@@ -756,3 +756,42 @@ mod store_steps {
         );
     }
 }
+
+#[test]
+fn a_revenue_share_without_direction_joins_the_only_known_direction() {
+    let directed = || {
+        let mut c = change(ChangeKind::RevenueShare, Status::Ended);
+        c.payer = Some("Nimbus Labs".into());
+        c.payee = Some("Corvid Cloud".into());
+        c
+    };
+    let vague = report(
+        change(ChangeKind::RevenueShare, Status::Ended),
+        "pundit.example/1",
+        "2026-03-03",
+        Trust::Commentary,
+    );
+    let one_way = run(&[
+        report(directed(), "wire.example/1", "2026-03-02", Trust::News),
+        vague.clone(),
+    ]);
+    assert_eq!(one_way.len(), 1, "{one_way:#?}");
+    assert_eq!(
+        urls(&one_way[0]),
+        ["https://wire.example/1", "https://pundit.example/1"]
+    );
+    assert_eq!(one_way[0].payer.as_deref(), Some("Nimbus Labs"));
+
+    let mut back = directed();
+    std::mem::swap(&mut back.payer, &mut back.payee);
+    let both_ways = run(&[
+        report(directed(), "wire.example/1", "2026-03-02", Trust::News),
+        report(back, "wire.example/1", "2026-03-02", Trust::News),
+        vague,
+    ]);
+    assert_eq!(
+        both_ways.len(),
+        3,
+        "with two directions known, a vague report is not guessed"
+    );
+}

@@ -107,6 +107,22 @@ impl Key {
     }
 }
 
+impl Key {
+    /// True for a revenue share or licence keyed by its roles.
+    pub fn is_directed(&self) -> bool {
+        matches!(self.kind, ChangeKind::RevenueShare | ChangeKind::License)
+            && self.parts.first().is_none_or(|p| p != "parties")
+    }
+
+    /// The party-set key the same change would have without its roles.
+    pub fn undirected(change: &TermChange, aliases: &Aliases) -> Key {
+        Key {
+            kind: change.kind,
+            parts: party_set(&change.parties, aliases),
+        }
+    }
+}
+
 fn party_set(parties: &[String], aliases: &Aliases) -> Vec<String> {
     let mut set: Vec<String> = parties.iter().map(|p| aliases.canonical(p)).collect();
     set.sort();

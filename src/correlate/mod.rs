@@ -3,7 +3,8 @@
 //! Pure and order-independent: [`correlate`] recomputes every event from all
 //! current reports, so re-ingesting, reordering or editing articles gives the
 //! same events for the same reports. Reports are grouped by kind and
-//! canonical key ([`key`]), sorted by time and cut into clusters that start
+//! canonical key ([`key`]; a revenue share or licence missing its
+//! direction joins the one known direction of its parties), sorted by time and cut into clusters that start
 //! at their first report and span `window_days`; each cluster is one event
 //! ([`merge`]), with contradictions kept as claims ([`dispute`]) and a
 //! severity from a config table ([`severity`]). Later clusters on the same
@@ -135,11 +136,12 @@ const MAX_SUPERSEDES_SCAN: usize = 32;
 pub fn correlate(reports: &[Report], config: &Config) -> Vec<Event> {
     let aliases = Aliases::new(&config.aliases);
     let window = jiff::SignedDuration::from_hours(24 * i64::from(config.window_days.max(1)));
-    let mut groups: HashMap<Key, (Vec<&Report>, Vec<&Report>)> = HashMap::new();
+    let mut groups: Groups<'_> = HashMap::new();
     for r in reports {
         let g = groups.entry(Key::of(&r.change, &aliases)).or_default();
         if r.denial { &mut g.1 } else { &mut g.0 }.push(r);
     }
+    fold_roleless(&mut groups, &aliases);
     let mut events = Vec::new();
     for (key, (mut changes, mut denials)) in groups {
         if changes.is_empty() {
@@ -156,6 +158,39 @@ pub fn correlate(reports: &[Report], config: &Config) -> Vec<Event> {
             .then_with(|| a.id.cmp(&b.id))
     });
     events
+}
+
+type Groups<'a> = HashMap<Key, (Vec<&'a Report>, Vec<&'a Report>)>;
+
+/// A revenue share or licence reported without its direction ("the revenue
+/// share ends") joins the directed change of the same parties when exactly
+/// one direction is known; with both directions known it stays apart rather
+/// than guess.
+fn fold_roleless(groups: &mut Groups<'_>, aliases: &Aliases) {
+    let mut directions: HashMap<Key, Vec<Key>> = HashMap::new();
+    for (key, (changes, denials)) in groups.iter() {
+        if !key.is_directed() {
+            continue;
+        }
+        for r in changes.iter().chain(denials) {
+            let d = directions
+                .entry(Key::undirected(&r.change, aliases))
+                .or_default();
+            if !d.contains(key) {
+                d.push(key.clone());
+            }
+        }
+    }
+    for (undirected, directed) in directions {
+        let [target] = directed.as_slice() else {
+            continue;
+        };
+        if let Some((changes, denials)) = groups.remove(&undirected) {
+            let into = groups.entry(target.clone()).or_default();
+            into.0.extend(changes);
+            into.1.extend(denials);
+        }
+    }
 }
 
 /// The events of one key: clusters in time order, denials attached, later
