@@ -1,1 +1,40 @@
 //! Correlate step: turn stored term changes into events; record what changed.
+//!
+//! Reads every current report, recomputes all events with the pure stage
+//! and lets the store write only the difference, so running it twice, or
+//! after re-ingesting the same files, changes nothing.
+
+use crate::correlate;
+use crate::store::{self, Store};
+
+pub use crate::store::events::Applied;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] correlate::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// Correlates all current reports; returns the ids of new, changed and
+/// removed events (the route step reads the first two).
+pub async fn run(
+    store: &Store,
+    config: &correlate::Config,
+    now: jiff::Timestamp,
+) -> Result<Applied, Error> {
+    config.check()?;
+    let reports = store::changes::reports(store).await?;
+    let events = correlate::correlate(&reports, config);
+    let applied = store::events::apply(store, &events, now).await?;
+    tracing::info!(
+        reports = reports.len(),
+        events = events.len(),
+        new = applied.new.len(),
+        changed = applied.changed.len(),
+        removed = applied.removed.len(),
+        "correlated"
+    );
+    Ok(applied)
+}

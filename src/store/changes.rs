@@ -1,4 +1,199 @@
-//! Term changes read from each revision, and which revisions still await extraction.
+//! Term changes read from each revision, which revisions still await
+//! extraction, and the reports correlate reads back.
+//!
+//! Also holds the small article insert `ingest` needs (the collector's own
+//! lives in `articles.rs`); both follow the same rule: one row per URL, a new
+//! revision only for a new content hash.
 
-#[allow(unused_imports)]
-use super::Store;
+use sqlx::Row;
+
+use super::{Result, Store, from_secs, secs};
+use crate::model::{Article, Extraction, Report, TermChange, Trust};
+
+/// What storing an article did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// A URL not seen before.
+    NewArticle,
+    /// A known URL with new content.
+    NewRevision,
+    /// A known URL with content already stored: nothing written.
+    Unchanged,
+}
+
+/// Stores an article and its revision; returns what happened and the ids.
+pub async fn store_article(store: &Store, article: &Article) -> Result<(Stored, i64, i64)> {
+    let mut tx = store.pool.begin().await?;
+    let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM articles WHERE url = ?")
+        .bind(&article.url)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (article_id, new_article) = match existing {
+        Some((id,)) => (id, false),
+        None => {
+            let id: (i64,) = sqlx::query_as(
+                "INSERT INTO articles (url, source_id, first_seen) VALUES (?, ?, ?) RETURNING id",
+            )
+            .bind(&article.url)
+            .bind(&article.source_id)
+            .bind(secs(article.fetched_at))
+            .fetch_one(&mut *tx)
+            .await?;
+            (id.0, true)
+        }
+    };
+    let known: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM revisions WHERE article_id = ? AND content_hash = ?")
+            .bind(article_id)
+            .bind(&article.content_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some((rev,)) = known {
+        tx.commit().await?;
+        return Ok((Stored::Unchanged, article_id, rev));
+    }
+    let rev: (i64,) = sqlx::query_as(
+        "INSERT INTO revisions (article_id, content_hash, source_id, title, published, author, \
+         text, fetched_at, trust, organisation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(article_id)
+    .bind(&article.content_hash)
+    .bind(&article.source_id)
+    .bind(&article.title)
+    .bind(article.published.map(secs))
+    .bind(&article.author)
+    .bind(&article.text)
+    .bind(secs(article.fetched_at))
+    .bind(article.trust.as_str())
+    .bind(&article.organisation)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let what = if new_article {
+        Stored::NewArticle
+    } else {
+        Stored::NewRevision
+    };
+    Ok((what, article_id, rev.0))
+}
+
+/// Revisions the extract step has not run on yet, oldest first, as articles.
+pub async fn pending_extraction(store: &Store) -> Result<Vec<(i64, Article)>> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.source_id, a.url, r.title, r.published, r.author, r.text, r.content_hash, \
+         r.fetched_at, r.trust, r.organisation \
+         FROM revisions r JOIN articles a ON a.id = r.article_id \
+         WHERE r.extracted_at IS NULL ORDER BY r.id",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("id")?,
+                Article {
+                    source_id: row.try_get("source_id")?,
+                    url: row.try_get("url")?,
+                    title: row.try_get("title")?,
+                    published: row.try_get::<Option<i64>, _>("published")?.map(from_secs),
+                    author: row.try_get("author")?,
+                    text: row.try_get("text")?,
+                    content_hash: row.try_get("content_hash")?,
+                    fetched_at: from_secs(row.try_get("fetched_at")?),
+                    trust: trust(row.try_get("trust")?),
+                    organisation: row.try_get("organisation")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// A stored trust word; an unknown word (a newer termwatch) reads as news.
+fn trust(s: String) -> Trust {
+    Trust::parse(&s).unwrap_or_default()
+}
+
+/// Stores what extract read from one revision and marks it extracted, in one
+/// transaction: a crash leaves the revision pending, never half stored.
+pub async fn save_extraction(
+    store: &Store,
+    revision_id: i64,
+    extraction: &Extraction,
+    at: jiff::Timestamp,
+) -> Result<()> {
+    let mut tx = store.pool.begin().await?;
+    // A re-run after a crash between steps must not double the rows.
+    sqlx::query("DELETE FROM term_changes WHERE revision_id = ?")
+        .bind(revision_id)
+        .execute(&mut *tx)
+        .await?;
+    let rows = extraction
+        .changes
+        .iter()
+        .map(|c| (c, false))
+        .chain(extraction.denials.iter().map(|c| (c, true)));
+    for (change, denial) in rows {
+        sqlx::query(
+            "INSERT INTO term_changes (revision_id, denial, kind, body) VALUES (?, ?, ?, ?)",
+        )
+        .bind(revision_id)
+        .bind(denial)
+        .bind(change.kind.as_str())
+        .bind(serde_json::to_string(change)?)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE revisions SET extracted_at = ? WHERE id = ?")
+        .bind(secs(at))
+        .bind(revision_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every current report: the term changes of each article's latest extracted
+/// revision. Older revisions stay stored for the record but no longer count.
+pub async fn reports(store: &Store) -> Result<Vec<Report>> {
+    // Positional tuples decode faster than by-name lookups over 100k rows.
+    type Row = (bool, String, i64, i64, String, String, String, String, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "WITH latest AS (SELECT article_id, max(id) AS id FROM revisions \
+                         WHERE extracted_at IS NOT NULL GROUP BY article_id) \
+         SELECT tc.denial, tc.body, r.id, r.article_id, r.source_id, a.url, \
+                r.title, r.trust, COALESCE(r.published, r.fetched_at) \
+         FROM latest \
+         JOIN revisions r ON r.id = latest.id \
+         JOIN articles a ON a.id = r.article_id \
+         JOIN term_changes tc ON tc.revision_id = r.id",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(
+                denial,
+                body,
+                revision_id,
+                article_id,
+                source_id,
+                url,
+                title,
+                trust_word,
+                published,
+            )| {
+                Ok(Report {
+                    change: serde_json::from_str::<TermChange>(&body)?,
+                    denial,
+                    article_id,
+                    revision_id,
+                    source_id,
+                    url,
+                    title,
+                    trust: trust(trust_word),
+                    published: from_secs(published),
+                })
+            },
+        )
+        .collect()
+}
