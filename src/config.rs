@@ -160,17 +160,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Problem> {
     toml::from_str(text).map_err(|e| Problem::from_toml(path, text, &e))
 }
 
-/// Variables that are flags of their own, not configuration keys.
-const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "SOURCES", "CLIENTS", "TEST_DATABASE_URL"];
+/// Top-level keys an environment variable may set directly; every other
+/// override names a section (`TERMWATCH_DELIVER__SMTP__HOST`). Other
+/// `TERMWATCH_*` variables (flags such as `TERMWATCH_SOURCES`, or a test
+/// harness's own) are not configuration and are left alone.
+const TOP_LEVEL_ENV_KEYS: &[&str] = &["DATA_DIR", "DATABASE_URL", "SOURCES_DIR", "CLIENTS_DIR"];
 
 fn apply_env(config: Config) -> Result<Config, Error> {
     use figment::Figment;
     use figment::providers::{Env, Serialized};
     let env = Env::prefixed("TERMWATCH_")
         .filter(|key| {
-            !NOT_CONFIG_KEYS
-                .iter()
-                .any(|k| key.as_str().eq_ignore_ascii_case(k))
+            let key = key.as_str();
+            key.contains("__")
+                || TOP_LEVEL_ENV_KEYS
+                    .iter()
+                    .any(|k| key.eq_ignore_ascii_case(k))
         })
         .split("__");
     Figment::from(Serialized::defaults(config))

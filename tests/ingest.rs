@@ -243,7 +243,8 @@ async fn seed(dir: &Path) {
         termwatch::store::changes::store_article(&s, &a)
             .await
             .unwrap();
-        termwatch::pipeline::extract::run_with(&s, day(d), |_| Extraction {
+        let c = c.clone();
+        termwatch::pipeline::extract::run_with(&s, day(d), move |_| Extraction {
             changes: vec![c.clone()],
             denials: vec![],
         })

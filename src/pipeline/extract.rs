@@ -20,27 +20,62 @@ pub async fn run(
     config: &crate::extract::Config,
     now: jiff::Timestamp,
 ) -> store::Result<Extracted> {
-    run_with(store, now, |article| {
-        crate::extract::extract(article, config)
+    let config = std::sync::Arc::new(config.clone());
+    run_with(store, now, move |article| {
+        crate::extract::extract(article, &config)
     })
     .await
 }
 
+/// Revisions read, extracted and written per batch: large enough that one
+/// transaction carries many rows, small enough to bound memory.
+const BATCH: i64 = 512;
+
 /// Extracts every pending revision with `extract`. Tests pass their own
 /// extractor here to feed hand-made term changes through the real store.
+///
+/// Extraction is CPU-bound and pure, so each batch is split across the
+/// blocking pool (one part per core) while the store writes the previous
+/// batch's results in one transaction.
 pub async fn run_with(
     store: &Store,
     now: jiff::Timestamp,
-    extract: impl Fn(&crate::model::Article) -> Extraction,
+    extract: impl Fn(&crate::model::Article) -> Extraction + Send + Sync + Clone + 'static,
 ) -> store::Result<Extracted> {
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut out = Extracted::default();
-    for (revision_id, article) in store::changes::pending_extraction(store).await? {
-        let extraction = extract(&article);
-        store::changes::save_extraction(store, revision_id, &extraction, now).await?;
-        tracing::debug!(url = %article.url, revision_id, changes = extraction.changes.len(), "extracted");
-        out.revisions += 1;
-        out.changes += extraction.changes.len();
-        out.denials += extraction.denials.len();
+    let mut after = 0;
+    loop {
+        let pending = store::changes::pending_extraction(store, after, BATCH).await?;
+        let Some((last, _)) = pending.last() else {
+            break;
+        };
+        after = *last;
+        let chunk = pending.len().div_ceil(parts);
+        let mut tasks = Vec::new();
+        let mut pending = pending;
+        while !pending.is_empty() {
+            let part: Vec<_> = pending.drain(..chunk.min(pending.len())).collect();
+            let extract = extract.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .map(|(id, article)| (id, extract(&article)))
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut batch = Vec::new();
+        for task in tasks {
+            batch.extend(
+                task.await
+                    .expect("extraction never panics (property-tested)"),
+            );
+        }
+        for (_, e) in &batch {
+            out.revisions += 1;
+            out.changes += e.changes.len();
+            out.denials += e.denials.len();
+        }
+        store::changes::save_extractions(store, &batch, now).await?;
     }
     Ok(out)
 }

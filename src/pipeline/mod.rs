@@ -33,6 +33,8 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error(transparent)]
     Collect(#[from] crate::collect::Error),
+    #[error(transparent)]
+    Correlate(#[from] correlate::Error),
 }
 
 /// What one pass did.
@@ -41,14 +43,45 @@ pub struct PassReport {
     /// Problems in source files; the broken entries were skipped.
     pub problems: Vec<Problem>,
     pub collect: CollectReport,
+    pub processed: Processed,
+}
+
+/// What the steps after collect did in one pass.
+#[derive(Debug, Clone, Default)]
+pub struct Processed {
+    pub extracted: extract::Extracted,
+    /// Events opened and events whose terms or sources changed.
+    pub new_events: usize,
+    pub changed_events: usize,
+}
+
+impl Processed {
+    /// The part of the pass summary after the collect figures.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} term changes from {} revisions; {} new events, {} changed",
+            self.extracted.changes, self.extracted.revisions, self.new_events, self.changed_events
+        )
+    }
 }
 
 /// Steps after collect, chained on every pass over what the store holds as
 /// pending: extract (revisions with `extracted_at` NULL), correlate, route
 /// and digest, deliver. Each step is idempotent, so running it when nothing
-/// is pending costs one query. Filled in as the stages are built.
-pub async fn process_pending(_store: &Store, _config: &Config) -> Result<(), Error> {
-    Ok(())
+/// is pending costs one query.
+pub async fn process_pending(
+    store: &Store,
+    config: &Config,
+    _paths: &Paths,
+) -> Result<Processed, Error> {
+    let now = jiff::Timestamp::now();
+    let extracted = extract::run(store, &config.extract, now).await?;
+    let applied = correlate::run(store, &config.correlate, now).await?;
+    Ok(Processed {
+        extracted,
+        new_events: applied.new.len(),
+        changed_events: applied.changed.len(),
+    })
 }
 
 /// One pass: every source polled once, due or not (a server's Retry-After
@@ -64,11 +97,12 @@ pub async fn run_once(
     let (sources, problems) = crate::collect::load_sources(&paths.sources_dir);
     let fetcher = Fetcher::new(&config.collect)?;
     let report = collect::collect(&store, &fetcher, sources, false, shutdown, progress).await?;
-    process_pending(&store, config).await?;
+    let processed = process_pending(&store, config, paths).await?;
     store.pool().close().await;
     Ok(PassReport {
         problems,
         collect: report,
+        processed,
     })
 }
 
@@ -129,10 +163,11 @@ pub async fn run(
             tracing::warn!(source = %id, "{err}");
         }
         tracing::info!("{}", report.summary());
-        if let Err(e) = process_pending(&store, config).await {
-            tracing::error!(
+        match process_pending(&store, config, paths).await {
+            Ok(p) => tracing::info!("{}", p.summary()),
+            Err(e) => tracing::error!(
                 "processing after collect failed: {e}; it is retried after the next round"
-            );
+            ),
         }
     }
     store.pool().close().await;

@@ -77,14 +77,22 @@ pub async fn store_article(store: &Store, article: &Article) -> Result<(Stored, 
     Ok((what, article_id, rev.0))
 }
 
-/// Revisions the extract step has not run on yet, oldest first, as articles.
-pub async fn pending_extraction(store: &Store) -> Result<Vec<(i64, Article)>> {
+/// Up to `limit` revisions the extract step has not run on yet, with ids
+/// above `after`, oldest first, as articles. Read in chunks so a cold pass
+/// over tens of thousands of articles never holds all their text at once.
+pub async fn pending_extraction(
+    store: &Store,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, Article)>> {
     let rows = sqlx::query(
         "SELECT r.id, r.source_id, a.url, r.title, r.published, r.author, r.text, r.content_hash, \
          r.fetched_at, r.trust, r.organisation \
          FROM revisions r JOIN articles a ON a.id = r.article_id \
-         WHERE r.extracted_at IS NULL ORDER BY r.id",
+         WHERE r.extracted_at IS NULL AND r.id > ? ORDER BY r.id LIMIT ?",
     )
+    .bind(after)
+    .bind(limit)
     .fetch_all(&store.pool)
     .await?;
     rows.iter()
@@ -113,41 +121,43 @@ fn trust(s: String) -> Trust {
     Trust::parse(&s).unwrap_or_default()
 }
 
-/// Stores what extract read from one revision and marks it extracted, in one
-/// transaction: a crash leaves the revision pending, never half stored.
-pub async fn save_extraction(
+/// Stores what extract read from a batch of revisions and marks them
+/// extracted, in one transaction: a crash leaves the batch pending, never
+/// half stored.
+pub async fn save_extractions(
     store: &Store,
-    revision_id: i64,
-    extraction: &Extraction,
+    batch: &[(i64, Extraction)],
     at: jiff::Timestamp,
 ) -> Result<()> {
     let mut tx = store.pool.begin().await?;
-    // A re-run after a crash between steps must not double the rows.
-    sqlx::query("DELETE FROM term_changes WHERE revision_id = ?")
-        .bind(revision_id)
-        .execute(&mut *tx)
-        .await?;
-    let rows = extraction
-        .changes
-        .iter()
-        .map(|c| (c, false))
-        .chain(extraction.denials.iter().map(|c| (c, true)));
-    for (change, denial) in rows {
-        sqlx::query(
-            "INSERT INTO term_changes (revision_id, denial, kind, body) VALUES (?, ?, ?, ?)",
-        )
-        .bind(revision_id)
-        .bind(denial)
-        .bind(change.kind.as_str())
-        .bind(serde_json::to_string(change)?)
-        .execute(&mut *tx)
-        .await?;
+    for (revision_id, extraction) in batch {
+        // A re-run after a crash between steps must not double the rows.
+        sqlx::query("DELETE FROM term_changes WHERE revision_id = ?")
+            .bind(revision_id)
+            .execute(&mut *tx)
+            .await?;
+        let rows = extraction
+            .changes
+            .iter()
+            .map(|c| (c, false))
+            .chain(extraction.denials.iter().map(|c| (c, true)));
+        for (change, denial) in rows {
+            sqlx::query(
+                "INSERT INTO term_changes (revision_id, denial, kind, body) VALUES (?, ?, ?, ?)",
+            )
+            .bind(revision_id)
+            .bind(denial)
+            .bind(change.kind.as_str())
+            .bind(serde_json::to_string(change)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE revisions SET extracted_at = ? WHERE id = ?")
+            .bind(secs(at))
+            .bind(revision_id)
+            .execute(&mut *tx)
+            .await?;
     }
-    sqlx::query("UPDATE revisions SET extracted_at = ? WHERE id = ?")
-        .bind(secs(at))
-        .bind(revision_id)
-        .execute(&mut *tx)
-        .await?;
     tx.commit().await?;
     Ok(())
 }
