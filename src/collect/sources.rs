@@ -153,11 +153,10 @@ pub fn parse_file(file: &Path, text: &str) -> (Vec<SourceDef>, Vec<Problem>) {
     let raw: RawFile = match toml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
+            // toml's own message already lists the fields it expected.
             let mut p = Problem::from_toml(file, text, &e);
-            if p.message.contains("unknown field") {
-                p.message
-                    .push_str("; see sources/README in the docs for the fields a source takes");
-            }
+            p.message
+                .push_str("; the whole file is skipped until this is fixed");
             return (Vec::new(), vec![p]);
         }
     };

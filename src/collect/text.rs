@@ -115,8 +115,28 @@ impl TextBuilder {
         } else {
             decoded
         };
-        // Byte-wise whitespace collapsing: this runs over every byte of
-        // every feed in a pass, so it avoids per-char Unicode checks.
+        // This runs over every byte of every feed in a pass. Most runs of
+        // text are already single-spaced: copy those in one go.
+        let simple = !text
+            .as_bytes()
+            .iter()
+            .any(|b| matches!(b, b'\n' | b'\t' | b'\r' | 0x0c))
+            && !text.contains("  ");
+        if simple {
+            let trimmed = text.trim_matches(' ');
+            if trimmed.is_empty() {
+                self.space();
+                return;
+            }
+            if text.starts_with(' ') {
+                self.space();
+            }
+            self.block.push_str(trimmed);
+            if text.ends_with(' ') {
+                self.space();
+            }
+            return;
+        }
         let mut gap = false;
         for piece in text.split(|c: char| c.is_ascii_whitespace()) {
             if piece.is_empty() {
@@ -132,6 +152,13 @@ impl TextBuilder {
         if text.ends_with(|c: char| c.is_ascii_whitespace())
             && !matches!(self.block.as_bytes().last(), None | Some(b' ' | b'\n'))
         {
+            self.block.push(' ');
+        }
+    }
+
+    /// One space, unless at the start of a block or line or after one.
+    fn space(&mut self) {
+        if !matches!(self.block.as_bytes().last(), None | Some(b' ' | b'\n')) {
             self.block.push(' ');
         }
     }
@@ -175,6 +202,18 @@ mod tests {
         assert_eq!(
             html_to_text(html),
             "Nimbus Labs & Corvid Cloud agree.\n\n- One\n- Two\n\nEnd\nline"
+        );
+    }
+
+    #[test]
+    fn spacing_around_inline_tags() {
+        assert_eq!(
+            html_to_text("<p>Corvid <b>Cloud</b>, now <i> cheaper </i>.</p>"),
+            "Corvid Cloud, now cheaper ."
+        );
+        assert_eq!(
+            html_to_text("<p>a\n  b&nbsp;c</p><p> </p><p>d</p>"),
+            "a b c\n\nd"
         );
     }
 }

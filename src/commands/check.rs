@@ -39,7 +39,8 @@ pub async fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{} problems", problems.len());
+        let n = problems.len();
+        println!("{n} {}", if n == 1 { "problem" } else { "problems" });
         Ok(ExitCode::FAILURE)
     }
 }
