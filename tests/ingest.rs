@@ -295,6 +295,11 @@ async fn events_json_has_what_clients_cite_and_filters_work() {
     assert_eq!(src["url"], "https://wire.example/1");
     assert_eq!(src["title"], "Title of https://wire.example/1");
     assert_eq!(src["trust"], "news");
+    assert_eq!(
+        src["confidence"],
+        serde_json::json!(0.9),
+        "printed as written, not widened"
+    );
     assert_eq!(src["evidence"], "Corvid no longer holds exclusive rights.");
     assert!(src["published"].as_str().unwrap().starts_with("2026-03-02"));
 

@@ -42,21 +42,33 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .context("could not read the event history")?;
         let mut out = Vec::with_capacity(events.len());
         for e in &events {
-            let mut v = serde_json::to_value(e)?;
+            // Through text, not `to_value`: that widens f32 confidences to
+            // f64 and prints 0.800000011920929 for 0.8.
+            let mut v: serde_json::Value = serde_json::from_str(&serde_json::to_string(e)?)?;
             if let Some(obj) = v.as_object_mut() {
                 let lines = history.remove(&e.id).unwrap_or_default();
                 obj.insert("history".into(), serde_json::to_value(lines)?);
             }
             out.push(v);
         }
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "events": out }))?
-        );
+        let json = serde_json::to_string_pretty(&serde_json::json!({ "events": out }))?;
+        write_out(&(json + "\n"))?;
     } else {
-        print!("{}", table(&events));
+        write_out(&table(&events))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints to stdout; a reader that stops early (`| head`) is not an error.
+fn write_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("could not write to standard output")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The key an event is matched on, for people.
