@@ -442,3 +442,48 @@ proptest! {
         assert_spans(&text, &x);
     }
 }
+
+#[path = "common/mod.rs"]
+mod common;
+
+/// `extract URL` goes through the collector's polite fetcher: the page is
+/// fetched over a real socket, its main text read, and the furniture left out.
+#[tokio::test]
+async fn extract_command_fetches_a_url() {
+    let server = common::FixtureServer::start().await;
+    server.set(
+        "/press/heron-on-corvid",
+        common::Route::ok(
+            "text/html; charset=utf-8",
+            "<html><head><title>Heron models on Corvid Cloud</title></head><body>\
+             <nav>Home | Press</nav><article><h1>Heron models on Corvid Cloud</h1>\
+             <p>Heron Labs said its Heron-3 model is now available on Corvid Cloud.</p>\
+             </article><aside><h2>Related articles</h2><p>Heron Labs is now available on \
+             Nimbus Cloud, from 2019.</p></aside></body></html>",
+        ),
+    );
+    let url = server.url("/press/heron-on-corvid");
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("termwatch")
+            .expect("binary built")
+            .args(["extract", "--json", &url])
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joins");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON out");
+    let changes = json["changes"].as_array().expect("changes array");
+    assert_eq!(changes.len(), 1, "{json}");
+    assert_eq!(changes[0]["kind"], "availability");
+    assert_eq!(changes[0]["platform"], "Corvid Cloud");
+    assert!(
+        server.hits().iter().any(|h| h.path == "/robots.txt"),
+        "robots.txt asked first"
+    );
+}

@@ -28,12 +28,24 @@ fn parse_trust(s: &str) -> Result<Trust, String> {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let (raw, name) = read_input(&args.input)?;
-    let article = to_article(&raw, &name, args.trust);
     ctx.config
         .extract
         .validate()
         .context("the [extract] section of the configuration is invalid")?;
+    let article = if is_url(&args.input) {
+        // Fetched like the collector does: robots.txt, size caps, timeouts.
+        let fetcher = crate::collect::Fetcher::new(&ctx.config.collect)
+            .context("could not set up the HTTP client")?;
+        let mut article = fetcher
+            .fetch_article(&args.input)
+            .await
+            .with_context(|| format!("could not fetch {}", args.input))?;
+        article.trust = args.trust;
+        article
+    } else {
+        let (raw, name) = read_input(&args.input)?;
+        to_article(&raw, &name, args.trust)
+    };
     let extraction = crate::extract::extract(&article, &ctx.config.extract);
     if args.json {
         let out = serde_json::json!({ "changes": extraction.changes });
@@ -48,6 +60,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn is_url(input: &str) -> bool {
+    input.starts_with("http://") || input.starts_with("https://")
+}
+
 fn read_input(input: &str) -> anyhow::Result<(String, String)> {
     if input == "-" {
         let mut s = String::new();
@@ -55,11 +71,6 @@ fn read_input(input: &str) -> anyhow::Result<(String, String)> {
             .read_to_string(&mut s)
             .context("could not read standard input as UTF-8 text")?;
         return Ok((s, "stdin".into()));
-    }
-    if input.starts_with("http://") || input.starts_with("https://") {
-        anyhow::bail!(
-            "fetching {input} is not wired yet; save the page first (curl -o page.html {input}) and run `termwatch extract page.html`"
-        );
     }
     let path = Path::new(input);
     let bytes = std::fs::read(path).with_context(|| {
