@@ -21,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod correlate;
 pub mod deliver;
+pub mod demo;
 pub mod digest;
 pub mod extract;
 pub mod html;

@@ -51,7 +51,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     for (id, err) in &c.failed {
         println!("failed {id}: {err}");
     }
-    println!("{}; {}", c.summary(), report.processed.summary());
+    println!("{}", report.summary());
     Ok(ExitCode::SUCCESS)
 }
 

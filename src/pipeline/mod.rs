@@ -46,6 +46,13 @@ pub struct PassReport {
     pub processed: Processed,
 }
 
+impl PassReport {
+    /// The one-line summary of the pass: collect's figures, then the rest.
+    pub fn summary(&self) -> String {
+        format!("{}; {}", self.collect.summary(), self.processed.summary())
+    }
+}
+
 /// What the steps after collect did in one pass.
 #[derive(Debug, Clone, Default)]
 pub struct Processed {

@@ -1,0 +1,159 @@
+//! `termwatch demo`: the whole product, offline, in under a minute.
+//!
+//! It serves a few bundled sample announcements (written for this project,
+//! in the style of a vendor post, a cloud launch note and an analyst's take)
+//! from a loopback server, runs one real pipeline pass over them (collect,
+//! extract, correlate, route, digest, deliver) with the bundled example
+//! clients and the default playbook, delivers to the file outbox and to a
+//! webhook receiver it starts, and reports what happened. Both servers are
+//! stopped before it returns, so it leaves nothing running.
+
+mod servers;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use indicatif::ProgressBar;
+
+use crate::config::{Config, Paths};
+use crate::store::Store;
+
+/// The example clients shipped in `clients.example/`, bundled so the demo
+/// runs from any directory.
+const EXAMPLE_CLIENTS: &[(&str, &str)] = &[
+    (
+        "harbor-clinic",
+        include_str!("../../clients.example/harbor-clinic.toml"),
+    ),
+    (
+        "rhein-legal",
+        include_str!("../../clients.example/rhein-legal.toml"),
+    ),
+    (
+        "capitol-fed",
+        include_str!("../../clients.example/capitol-fed.toml"),
+    ),
+];
+
+/// What the demo did, for the closing report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub dir: PathBuf,
+    pub summary: String,
+    pub events: usize,
+    pub disputed: usize,
+    pub digests: Vec<(String, PathBuf)>,
+    pub emails: Vec<PathBuf>,
+    pub webhooks: Vec<PathBuf>,
+}
+
+/// Runs the demo in `dir` (created if needed; an earlier demo's data there
+/// is replaced).
+pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
+    let dir = std::path::absolute(dir).context("could not resolve the demo directory")?;
+    for sub in ["data", "webhooks", "digests", "sources", "clients"] {
+        let p = dir.join(sub);
+        if p.exists() {
+            std::fs::remove_dir_all(&p)
+                .with_context(|| format!("could not clear {}", p.display()))?;
+        }
+        std::fs::create_dir_all(&p).with_context(|| format!("could not create {}", p.display()))?;
+    }
+
+    let secret_file = dir.join("webhook-secret");
+    let secret = servers::webhook_secret();
+    std::fs::write(&secret_file, &secret).context("could not write the demo webhook secret")?;
+
+    let feeds = servers::FeedServer::start().await?;
+    let hooks = servers::WebhookReceiver::start(&secret, dir.join("webhooks")).await?;
+
+    std::fs::write(dir.join("sources/demo.toml"), feeds.sources_toml())
+        .context("could not write the demo sources")?;
+    write_clients(&dir.join("clients"), &hooks.url(), &secret_file)?;
+
+    let mut config = Config::default();
+    // The demo's webhook receiver is on loopback, which is refused by default.
+    config.deliver.webhook.allow_private_targets = true;
+    let paths = Paths {
+        config_file: None,
+        data_dir: dir.join("data"),
+        sources_dir: dir.join("sources"),
+        clients_dir: dir.join("clients"),
+    };
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let report = crate::pipeline::run_once(&config, &paths, &ProgressBar::hidden(), rx).await;
+
+    feeds.stop().await;
+    hooks.stop().await;
+    let report = report.context("the demo pass failed")?;
+
+    let mut outcome = Outcome {
+        summary: report.summary(),
+        ..Outcome::default()
+    };
+    let store = Store::open(&paths.database_url(&config)).await?;
+    let events = crate::store::events::list(&store).await?;
+    outcome.events = events.len();
+    outcome.disputed = events.iter().filter(|e| e.disputed).count();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT client_id, html FROM digests ORDER BY client_id, created_at")
+            .fetch_all(store.pool())
+            .await?;
+    for (client, html) in rows {
+        let path = dir.join("digests").join(format!("{client}.html"));
+        std::fs::write(&path, html).with_context(|| format!("could not write {}", path.display()))?;
+        outcome.digests.push((client, path));
+    }
+    store.pool().close().await;
+    outcome.emails = files_with(&dir.join("data"), "eml");
+    outcome.webhooks = files_with(&dir.join("webhooks"), "json");
+    outcome.dir = dir;
+    Ok(outcome)
+}
+
+/// The example clients, set to hear about everything at once and to post
+/// their webhooks to the demo's receiver with the demo's secret.
+fn write_clients(dir: &Path, hook_url: &str, secret_file: &Path) -> anyhow::Result<()> {
+    for (id, text) in EXAMPLE_CLIENTS {
+        let mut table: toml::Table =
+            toml::from_str(text).with_context(|| format!("bundled client {id} is invalid"))?;
+        table.insert("cadence".into(), "immediate".into());
+        table.remove("quiet_hours");
+        if let Some(toml::Value::Array(hooks)) = table.get_mut("webhooks") {
+            for hook in hooks.iter_mut() {
+                if let toml::Value::Table(h) = hook {
+                    h.insert("url".into(), format!("{hook_url}/{id}").into());
+                    h.insert(
+                        "secret_ref".into(),
+                        format!("file:{}", secret_file.display()).into(),
+                    );
+                }
+            }
+        }
+        let out = toml::to_string(&table).context("could not write a demo client")?;
+        std::fs::write(dir.join(format!("{id}.toml")), out)
+            .with_context(|| format!("could not write the demo client {id}"))?;
+    }
+    Ok(())
+}
+
+/// Every file under `dir` with extension `ext`, sorted.
+fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
