@@ -70,15 +70,16 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             RetryOutcome::AlreadySent => {
                 anyhow::bail!("delivery {id} was already sent; nothing to retry")
             }
-            RetryOutcome::NotFound => anyhow::bail!(
-                "no delivery {id}; run `termwatch deliveries` to list the ids"
-            ),
+            RetryOutcome::NotFound => {
+                anyhow::bail!("no delivery {id}; run `termwatch deliveries` to list the ids")
+            }
         },
         Some(Action::Send) => {
             let deliverer = Deliverer::new(&ctx.config.deliver, &ctx.paths.data_dir)
                 .context("the [deliver] configuration is invalid")?;
-            let s = crate::pipeline::deliver::deliver_due(&store, &deliverer, &ctx.config.deliver, now)
-                .await?;
+            let s =
+                crate::pipeline::deliver::deliver_due(&store, &deliverer, &ctx.config.deliver, now)
+                    .await?;
             println!(
                 "sent {}, retrying later {}, dead {}",
                 s.sent, s.retrying, s.dead
@@ -118,8 +119,12 @@ fn when(d: &Delivery) -> String {
         "dead" => None,
         _ => Some(d.next_attempt_at),
     };
-    at.map(|s| crate::store::from_secs(s).strftime("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| "-".to_string())
+    at.map(|s| {
+        crate::store::from_secs(s)
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    })
+    .unwrap_or_else(|| "-".to_string())
 }
 
 fn render(rows: &[Delivery], counts: &[(String, i64)]) -> String {
@@ -152,7 +157,11 @@ fn render(rows: &[Delivery], counts: &[(String, i64)]) -> String {
             shown_target(d)
         ));
         if let Some(err) = &d.last_error {
-            out.push_str(&format!("{:>38}last error: {}\n", "", err.replace('\n', " ")));
+            out.push_str(&format!(
+                "{:>38}last error: {}\n",
+                "",
+                err.replace('\n', " ")
+            ));
         }
     }
     out

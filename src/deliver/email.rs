@@ -197,9 +197,10 @@ fn file_safe(id: &str) -> String {
 }
 
 fn raw_header(message: &mut Message, name: &'static str, value: String) {
-    message
-        .headers_mut()
-        .insert_raw(HeaderValue::new(HeaderName::new_from_ascii_str(name), value));
+    message.headers_mut().insert_raw(HeaderValue::new(
+        HeaderName::new_from_ascii_str(name),
+        value,
+    ));
 }
 
 fn build_message(

@@ -84,7 +84,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
             let d = B.delay(3, None);
-            assert!(d >= Duration::from_secs(20) && d <= Duration::from_secs(40), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(20) && d <= Duration::from_secs(40),
+                "{d:?}"
+            );
             seen.insert(d);
         }
         assert!(seen.len() > 10, "jitter should vary the delay");
@@ -101,7 +104,10 @@ mod tests {
     #[test]
     fn parses_seconds_and_http_date() {
         let now: jiff::Timestamp = "2026-11-24T12:00:00Z".parse().unwrap();
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(
             parse_retry_after("Tue, 24 Nov 2026 12:01:30 GMT", now),
             Some(Duration::from_secs(90))

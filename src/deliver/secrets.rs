@@ -12,7 +12,9 @@ pub enum Error {
         "secret reference {0:?} is not understood; write env:NAME (an environment variable) or file:PATH (a file holding the secret)"
     )]
     Syntax(String),
-    #[error("environment variable {0} is not set; export it or point the reference at a file with file:PATH")]
+    #[error(
+        "environment variable {0} is not set; export it or point the reference at a file with file:PATH"
+    )]
     MissingEnv(String),
     #[error("could not read the secret file {path}: {reason}; check the path and its permissions")]
     File { path: PathBuf, reason: String },

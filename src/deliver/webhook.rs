@@ -144,25 +144,39 @@ fn slack(d: &Digest) -> Value {
             text.push_str(&format!("\n_{}_", slack_escape(r)));
         }
         for a in &item.actions {
-            text.push_str(&format!("\n• {} ({}", slack_escape(&a.title), slack_escape(&a.owner)));
+            text.push_str(&format!(
+                "\n• {} ({}",
+                slack_escape(&a.title),
+                slack_escape(&a.owner)
+            ));
             if let Some(due) = &a.due {
                 text.push_str(&format!(", due {}", slack_escape(due)));
             }
             text.push(')');
         }
         blocks.push(json!({"type": "divider"}));
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&text, 3000)}}));
+        blocks.push(
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&text, 3000)}}),
+        );
         let links: Vec<String> = http_links(item)
             .into_iter()
-            .map(|(title, url)| format!("<{}|{}>", url.replace('|', "%7C").replace('>', "%3E"), slack_escape(&title)))
+            .map(|(title, url)| {
+                format!(
+                    "<{}|{}>",
+                    url.replace('|', "%7C").replace('>', "%3E"),
+                    slack_escape(&title)
+                )
+            })
             .collect();
         if !links.is_empty() {
             blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&links.join(" · "), 3000)}]}));
         }
     }
     if d.items.len() > SLACK_MAX_ITEMS {
-        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
-            "…and {} more; see the email digest.", d.items.len() - SLACK_MAX_ITEMS)}}));
+        blocks.push(
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
+            "…and {} more; see the email digest.", d.items.len() - SLACK_MAX_ITEMS)}}),
+        );
     }
     json!({"text": d.subject, "blocks": blocks})
 }
@@ -184,7 +198,11 @@ fn teams(d: &Digest) -> Value {
             .actions
             .iter()
             .map(|a| {
-                let due = a.due.as_deref().map(|d| format!(" (due {d})")).unwrap_or_default();
+                let due = a
+                    .due
+                    .as_deref()
+                    .map(|d| format!(" (due {d})"))
+                    .unwrap_or_default();
                 json!({"title": a.owner, "value": format!("{}{}", a.title, due)})
             })
             .collect();

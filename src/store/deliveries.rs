@@ -224,20 +224,45 @@ mod tests {
     async fn claim_is_exclusive_until_the_lease_expires() {
         let dir = tempfile::tempdir().unwrap();
         let s = store_with_one(dir.path()).await;
-        assert!(claim_due(&s, "email", 99, 60, 10).await.unwrap().is_empty(), "not due yet");
-        assert!(claim_due(&s, "webhook", 100, 60, 10).await.unwrap().is_empty());
+        assert!(
+            claim_due(&s, "email", 99, 60, 10).await.unwrap().is_empty(),
+            "not due yet"
+        );
+        assert!(
+            claim_due(&s, "webhook", 100, 60, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let got = claim_due(&s, "email", 100, 60, 10).await.unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].delivery.attempts, 1);
         assert_eq!(got[0].subject, "s");
-        assert!(claim_due(&s, "email", 150, 60, 10).await.unwrap().is_empty(), "leased");
+        assert!(
+            claim_due(&s, "email", 150, 60, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "leased"
+        );
         let again = claim_due(&s, "email", 161, 60, 10).await.unwrap();
         assert_eq!(again.len(), 1, "a crashed worker's lease expires");
         assert_eq!(again[0].delivery.attempts, 2);
         mark_sent(&s, "d1", 162).await.unwrap();
-        assert!(claim_due(&s, "email", 1000, 60, 10).await.unwrap().is_empty());
-        assert_eq!(retry(&s, "d1", 1000).await.unwrap(), RetryOutcome::AlreadySent);
-        assert_eq!(retry(&s, "nope", 1000).await.unwrap(), RetryOutcome::NotFound);
+        assert!(
+            claim_due(&s, "email", 1000, 60, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            retry(&s, "d1", 1000).await.unwrap(),
+            RetryOutcome::AlreadySent
+        );
+        assert_eq!(
+            retry(&s, "nope", 1000).await.unwrap(),
+            RetryOutcome::NotFound
+        );
     }
 
     #[tokio::test]
@@ -247,8 +272,16 @@ mod tests {
         claim_due(&s, "email", 100, 60, 10).await.unwrap();
         mark_failed(&s, "d1", "boom", None).await.unwrap();
         let d = get(&s, "d1").await.unwrap().unwrap();
-        assert_eq!((d.status.as_str(), d.last_error.as_deref()), ("dead", Some("boom")));
-        assert!(claim_due(&s, "email", 1000, 60, 10).await.unwrap().is_empty());
+        assert_eq!(
+            (d.status.as_str(), d.last_error.as_deref()),
+            ("dead", Some("boom"))
+        );
+        assert!(
+            claim_due(&s, "email", 1000, 60, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(retry(&s, "d1", 1000).await.unwrap(), RetryOutcome::Queued);
         let got = claim_due(&s, "email", 1000, 60, 10).await.unwrap();
         assert_eq!(got[0].delivery.attempts, 1);
