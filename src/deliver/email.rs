@@ -36,6 +36,8 @@ enum Transport {
 pub struct Mailer {
     envelope: Envelope,
     transport: Transport,
+    /// Bound on one whole SMTP send.
+    timeout: Duration,
 }
 
 impl Mailer {
@@ -67,6 +69,13 @@ impl Mailer {
                 unsubscribe,
             },
             transport,
+            timeout: Duration::from_secs(
+                config
+                    .smtp
+                    .as_ref()
+                    .map_or(super::DEFAULT_SMTP_TIMEOUT_SECS, |s| s.timeout_secs)
+                    .max(1),
+            ),
         })
     }
 
@@ -86,12 +95,20 @@ impl Mailer {
     ) -> Result<(), SendError> {
         let message = build_message(&self.envelope, delivery_id, to, digest)?;
         match &self.transport {
-            Transport::Smtp(smtp) => match smtp.send(message).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_permanent() => Err(SendError::permanent(format!(
+            // lettre times out the connect but not a server that accepts and
+            // then never answers: bound the whole send.
+            Transport::Smtp(smtp) => match tokio::time::timeout(self.timeout, smtp.send(message))
+                .await
+            {
+                Err(_) => Err(SendError::transient(format!(
+                    "SMTP: the server did not finish the exchange within {}s",
+                    self.timeout.as_secs()
+                ))),
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) if e.is_permanent() => Err(SendError::permanent(format!(
                     "the SMTP server refused the message: {e}"
                 ))),
-                Err(e) => Err(SendError::transient(format!("SMTP: {e}"))),
+                Ok(Err(e)) => Err(SendError::transient(format!("SMTP: {e}"))),
             },
             Transport::Outbox(dir) => {
                 let dir = dir.clone();
