@@ -97,19 +97,19 @@ impl Mailer {
         match &self.transport {
             // lettre times out the connect but not a server that accepts and
             // then never answers: bound the whole send.
-            Transport::Smtp(smtp) => match tokio::time::timeout(self.timeout, smtp.send(message))
-                .await
-            {
-                Err(_) => Err(SendError::transient(format!(
-                    "SMTP: the server did not finish the exchange within {}s",
-                    self.timeout.as_secs()
-                ))),
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) if e.is_permanent() => Err(SendError::permanent(format!(
-                    "the SMTP server refused the message: {e}"
-                ))),
-                Ok(Err(e)) => Err(SendError::transient(format!("SMTP: {e}"))),
-            },
+            Transport::Smtp(smtp) => {
+                match tokio::time::timeout(self.timeout, smtp.send(message)).await {
+                    Err(_) => Err(SendError::transient(format!(
+                        "SMTP: the server did not finish the exchange within {}s",
+                        self.timeout.as_secs()
+                    ))),
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) if e.is_permanent() => Err(SendError::permanent(format!(
+                        "the SMTP server refused the message: {e}"
+                    ))),
+                    Ok(Err(e)) => Err(SendError::transient(format!("SMTP: {e}"))),
+                }
+            }
             Transport::Outbox(dir) => {
                 let dir = dir.clone();
                 let name = format!("{}.eml", file_safe(delivery_id));
