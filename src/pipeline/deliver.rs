@@ -84,25 +84,41 @@ async fn channel(
     now: i64,
 ) -> store::Result<Summary> {
     let concurrency = config.concurrency.max(1);
-    // A few rounds of sends per claim: fewer claim statements, while a
-    // batch stays small enough that its lease does not run out.
-    let batch = (concurrency * 4) as i64;
-    let mut summary = Summary::default();
-    loop {
-        let claimed =
-            deliveries::claim_due(store, channel, now, config.lease_secs as i64, batch).await?;
-        if claimed.is_empty() {
-            return Ok(summary);
+    // Claims run ahead of the sends through a small queue, so the sends in
+    // flight stay at `concurrency` instead of draining at the end of each
+    // batch; the queue is short so claimed rows do not wait out their lease.
+    let batch = (concurrency * 2) as i64;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Claimed>(concurrency * 2);
+    let claimer = async move {
+        loop {
+            let claimed =
+                deliveries::claim_due(store, channel, now, config.lease_secs as i64, batch).await?;
+            if claimed.is_empty() {
+                return Ok::<(), store::Error>(());
+            }
+            for c in claimed {
+                if tx.send(c).await.is_err() {
+                    return Ok(());
+                }
+            }
         }
-        let results: Vec<store::Result<Summary>> = futures_util::stream::iter(claimed)
-            .map(|c| one(store, deliverer, config, c, now))
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-        for r in results {
-            summary.add(r?);
-        }
-    }
+    };
+    let queue =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let sender = queue
+        .map(|c| one(store, deliverer, config, c, now))
+        .buffer_unordered(concurrency)
+        .fold(
+            Ok(Summary::default()),
+            |acc: store::Result<Summary>, r| async move {
+                let mut acc = acc?;
+                acc.add(r?);
+                Ok(acc)
+            },
+        );
+    let (claimed, sent) = tokio::join!(claimer, sender);
+    claimed?;
+    sent
 }
 
 fn job(d: &deliveries::Delivery) -> Result<Job, SendError> {
