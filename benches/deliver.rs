@@ -73,8 +73,10 @@ fn main() {
         let hooks = HookSink::start(Duration::ZERO).await;
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open_in(dir.path()).await.expect("store");
-        let mut cfg = Config::default();
-        cfg.concurrency = concurrency;
+        let mut cfg = Config {
+            concurrency,
+            ..Config::default()
+        };
         cfg.webhook.allow_private_targets = true;
         cfg.email.from = "Termwatch <digests@termwatch.example>".into();
         cfg.smtp = Some(SmtpConfig {

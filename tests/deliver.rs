@@ -30,8 +30,10 @@ fn smtp(addr: SocketAddr) -> SmtpConfig {
 }
 
 fn config(smtp_at: Option<SocketAddr>, allow_private: bool) -> Config {
-    let mut c = Config::default();
-    c.smtp = smtp_at.map(smtp);
+    let mut c = Config {
+        smtp: smtp_at.map(smtp),
+        ..Config::default()
+    };
     c.webhook.allow_private_targets = allow_private;
     c.email.from = "Termwatch <digests@termwatch.example>".into();
     c.email.reply_to = Some("Desk <desk@termwatch.example>".into());
