@@ -1,0 +1,397 @@
+//! Webhook delivery: the digest as Standard Webhooks JSON, a Slack Block Kit
+//! message or a Microsoft Teams Adaptive Card, POSTed and signed per the
+//! Standard Webhooks specification (`webhook-id`, `webhook-timestamp`,
+//! `webhook-signature: v1,<base64 HMAC-SHA256>`).
+//!
+//! `webhook-id` is the delivery id, so a resend after a crash carries the
+//! same id and the receiver can drop the duplicate. Every target goes through
+//! [`super::guard`]: at resolution and on each redirect.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::guard::{Guard, GuardedResolver, Refusal, ResolveError};
+use super::secrets::{Secret, SecretRef};
+use super::{Error, SendError, StoredDigest, WebhookConfig, retry};
+use crate::model::Digest;
+
+/// Payload shape, chosen per webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// `{"type":"digest.created","timestamp":...,"data":<Digest>}`.
+    #[default]
+    Standard,
+    Slack,
+    Teams,
+}
+
+impl Format {
+    /// Parses the `format` column; empty means standard.
+    pub fn parse(s: Option<&str>) -> Option<Format> {
+        match s.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("standard") => Some(Format::Standard),
+            Some("slack") => Some(Format::Slack),
+            Some("teams") => Some(Format::Teams),
+            _ => None,
+        }
+    }
+}
+
+/// Redirects followed before giving up.
+const MAX_REDIRECTS: usize = 5;
+
+/// Signs `id.timestamp.body` per Standard Webhooks; the secret is
+/// `whsec_<base64>` (the prefix is optional).
+pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> Result<String, SendError> {
+    let b64 = secret.expose().trim();
+    let b64 = b64.strip_prefix("whsec_").unwrap_or(b64);
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| {
+            SendError::permanent(
+                "the webhook secret is not a Standard Webhooks secret; write whsec_ followed by base64",
+            )
+        })?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key)
+        .map_err(|_| SendError::permanent("the webhook secret is empty"))?;
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    Ok(format!("v1,{sig}"))
+}
+
+/// The request body for a format.
+pub fn payload(format: Format, digest: &StoredDigest) -> Result<Vec<u8>, SendError> {
+    let unreadable = |e: serde_json::Error| {
+        SendError::permanent(format!(
+            "stored digest {} has unreadable JSON ({e}); re-render the digest",
+            digest.id
+        ))
+    };
+    let body = match format {
+        Format::Standard => {
+            let data: Value = serde_json::from_str(&digest.json).map_err(unreadable)?;
+            let timestamp = data.get("generated_at").cloned().unwrap_or(Value::Null);
+            json!({"type": "digest.created", "timestamp": timestamp, "data": data})
+        }
+        Format::Slack => slack(&serde_json::from_str(&digest.json).map_err(unreadable)?),
+        Format::Teams => teams(&serde_json::from_str(&digest.json).map_err(unreadable)?),
+    };
+    serde_json::to_vec(&body).map_err(|e| SendError::permanent(format!("JSON: {e}")))
+}
+
+/// One line per item: "HIGH · exclusivity: Corvid Cloud, Nimbus Labs ended".
+fn headline(item: &crate::model::DigestItem) -> String {
+    let e = &item.event;
+    let who = if e.parties.is_empty() {
+        e.product.clone().unwrap_or_default()
+    } else {
+        e.parties.join(", ")
+    };
+    format!(
+        "{} · {}: {} {}",
+        item.urgency.as_str().to_uppercase(),
+        e.kind.as_str().replace('_', " "),
+        who,
+        e.status.as_str().replace('_', " ")
+    )
+}
+
+fn http_links(item: &crate::model::DigestItem) -> Vec<(String, String)> {
+    item.event
+        .sources
+        .iter()
+        .filter(|s| s.url.starts_with("https://") || s.url.starts_with("http://"))
+        .map(|s| (s.title.clone(), s.url.clone()))
+        .collect()
+}
+
+/// Slack mrkdwn treats `&`, `<` and `>` as control characters.
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max_chars.saturating_sub(1)).collect();
+    t.push('…');
+    t
+}
+
+/// Slack allows 50 blocks a message; each item takes three.
+const SLACK_MAX_ITEMS: usize = 15;
+
+fn slack(d: &Digest) -> Value {
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&d.subject, 150)}}),
+        json!({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(&format!(
+            "{} · {} to {} · {} item(s)", d.client_name, d.window_start, d.window_end, d.items.len()))}]}),
+    ];
+    for item in d.items.iter().take(SLACK_MAX_ITEMS) {
+        let mut text = format!("*{}*", slack_escape(&headline(item)));
+        for r in &item.reasons {
+            text.push_str(&format!("\n_{}_", slack_escape(r)));
+        }
+        for a in &item.actions {
+            text.push_str(&format!(
+                "\n• {} ({}",
+                slack_escape(&a.title),
+                slack_escape(&a.owner)
+            ));
+            if let Some(due) = &a.due {
+                text.push_str(&format!(", due {}", slack_escape(due)));
+            }
+            text.push(')');
+        }
+        blocks.push(json!({"type": "divider"}));
+        blocks.push(
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&text, 3000)}}),
+        );
+        let links: Vec<String> = http_links(item)
+            .into_iter()
+            .map(|(title, url)| {
+                format!(
+                    "<{}|{}>",
+                    url.replace('|', "%7C").replace('>', "%3E"),
+                    slack_escape(&title)
+                )
+            })
+            .collect();
+        if !links.is_empty() {
+            blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&links.join(" · "), 3000)}]}));
+        }
+    }
+    if d.items.len() > SLACK_MAX_ITEMS {
+        blocks.push(
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
+            "…and {} more; see the email digest.", d.items.len() - SLACK_MAX_ITEMS)}}),
+        );
+    }
+    json!({"text": d.subject, "blocks": blocks})
+}
+
+fn teams(d: &Digest) -> Value {
+    let mut body = vec![
+        json!({"type": "TextBlock", "text": d.subject, "weight": "Bolder", "size": "Medium", "wrap": true}),
+        json!({"type": "TextBlock", "text": format!("{} · {} to {}", d.client_name, d.window_start, d.window_end),
+               "isSubtle": true, "wrap": true, "spacing": "None"}),
+    ];
+    for item in &d.items {
+        let mut items = vec![
+            json!({"type": "TextBlock", "text": headline(item), "weight": "Bolder", "wrap": true}),
+        ];
+        if !item.reasons.is_empty() {
+            items.push(json!({"type": "TextBlock", "text": item.reasons.join("; "), "isSubtle": true, "wrap": true}));
+        }
+        let facts: Vec<Value> = item
+            .actions
+            .iter()
+            .map(|a| {
+                let due = a
+                    .due
+                    .as_deref()
+                    .map(|d| format!(" (due {d})"))
+                    .unwrap_or_default();
+                json!({"title": a.owner, "value": format!("{}{}", a.title, due)})
+            })
+            .collect();
+        if !facts.is_empty() {
+            items.push(json!({"type": "FactSet", "facts": facts}));
+        }
+        let links: Vec<Value> = http_links(item)
+            .into_iter()
+            .map(|(title, url)| json!({"type": "Action.OpenUrl", "title": truncate(&title, 80), "url": url}))
+            .collect();
+        if !links.is_empty() {
+            items.push(json!({"type": "ActionSet", "actions": links}));
+        }
+        body.push(json!({"type": "Container", "separator": true, "items": items}));
+    }
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": body,
+            }
+        }]
+    })
+}
+
+/// The HTTP client, guarded; built once.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    guard: Guard,
+}
+
+impl Sender {
+    pub fn new(config: &WebhookConfig) -> Result<Sender, Error> {
+        // reqwest is built without a default crypto provider; a second
+        // install (another Sender) fails harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let guard = Guard {
+            allow_private_targets: config.allow_private_targets,
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(config.timeout_secs.max(1)))
+            .user_agent(concat!("termwatch/", env!("CARGO_PKG_VERSION")))
+            // A proxy would resolve names itself, out of the guard's sight.
+            .no_proxy()
+            .dns_resolver(GuardedResolver(guard))
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= MAX_REDIRECTS {
+                    attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+                } else if let Err(refusal) = guard.check_url(attempt.url()) {
+                    attempt.error(refusal)
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .map_err(|e| Error::Client(e.to_string()))?;
+        Ok(Sender { client, guard })
+    }
+
+    pub async fn send(
+        &self,
+        delivery_id: &str,
+        target: &str,
+        format: Format,
+        secret_ref: Option<&str>,
+        digest: &StoredDigest,
+    ) -> Result<(), SendError> {
+        let url = url::Url::parse(target).map_err(|e| {
+            SendError::permanent(format!(
+                "webhook URL is invalid ({e}); fix the client's webhook url"
+            ))
+        })?;
+        // Webhook URLs often carry a token in the path (Slack's do): errors
+        // name only the origin.
+        let origin = url.origin().ascii_serialization();
+        self.guard
+            .check_url(&url)
+            .map_err(|r| SendError::permanent(r.to_string()))?;
+        let secret = match secret_ref {
+            Some(r) if !r.trim().is_empty() => Some(
+                SecretRef::parse(r)
+                    .and_then(|r| r.resolve())
+                    .map_err(|e| SendError::permanent(format!("webhook secret: {e}")))?,
+            ),
+            _ => None,
+        };
+        let body = payload(format, digest)?;
+        let now = jiff::Timestamp::now();
+        let ts = now.as_second();
+        let mut req = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", delivery_id)
+            .header("webhook-timestamp", ts.to_string());
+        if let Some(secret) = &secret {
+            req = req.header("webhook-signature", sign(secret, delivery_id, ts, &body)?);
+        }
+        let resp = req
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| request_error(&origin, e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, now));
+        let code = status.as_u16();
+        let message = format!("webhook {origin} answered {status}");
+        // 4xx means the request itself is wrong (bad URL, bad signature):
+        // retrying the same bytes cannot help, except for these.
+        let permanent = status.is_client_error() && !matches!(code, 408 | 409 | 425 | 429);
+        Err(SendError {
+            message: if permanent {
+                format!("{message}; fix the webhook, then run `termwatch deliveries retry ID`")
+            } else {
+                message
+            },
+            permanent,
+            retry_after,
+        })
+    }
+}
+
+/// A failed request: a guard refusal (at resolution or on a redirect) is
+/// permanent, anything else (timeout, connection refused) transient.
+fn request_error(origin: &str, e: reqwest::Error) -> SendError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<Refusal>() {
+            return SendError::permanent(r.to_string());
+        }
+        if let Some(ResolveError::Refused(r)) = s.downcast_ref::<ResolveError>() {
+            return SendError::permanent(r.to_string());
+        }
+        source = s.source();
+    }
+    let e = e.without_url();
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    SendError::transient(format!("webhook {origin}: {chain}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_the_spec_vector() {
+        // The test vector of the Standard Webhooks specification.
+        let secret = Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let sig = sign(
+            &secret,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        )
+        .unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn bad_secret_is_permanent() {
+        let err = sign(&Secret::new("whsec_***"), "id", 1, b"{}").unwrap_err();
+        assert!(err.permanent);
+        assert!(err.message.contains("whsec_"), "{}", err.message);
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!(Format::parse(None), Some(Format::Standard));
+        assert_eq!(Format::parse(Some("Slack")), Some(Format::Slack));
+        assert_eq!(Format::parse(Some("teams")), Some(Format::Teams));
+        assert_eq!(Format::parse(Some("discord")), None);
+    }
+}
