@@ -168,7 +168,7 @@ fn license_until_year_drives_the_due_date() {
     assert!(
         audit
             .title
-            .contains("OpenAI to Microsoft is now non_exclusive until 2032"),
+            .contains("OpenAI to Microsoft is now non exclusive until 2032"),
         "{}",
         audit.title
     );

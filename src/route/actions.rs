@@ -55,6 +55,9 @@ struct Context<'a> {
     residency: String,
     due: &'a str,
     severity: &'a str,
+    has_product: bool,
+    has_platform: bool,
+    has_until: bool,
 }
 
 /// A context with every name filled, used to test-render templates at load.
@@ -80,6 +83,9 @@ pub(crate) fn sample_context() -> minijinja::Value {
         residency: "eu".into(),
         due: "2030-01-01",
         severity: "high",
+        has_product: true,
+        has_platform: true,
+        has_until: true,
     }))
 }
 
@@ -165,12 +171,15 @@ fn render(
         .or(event.parties.first().map(String::as_str))
         .unwrap_or("the vendor");
     let severity = r.rule.severity.unwrap_or(event.severity);
+    // Readable words in sentences: "non exclusive", "revenue share".
+    let kind = event.kind.as_str().replace('_', " ");
+    let status = event.status.as_str().replace('_', " ");
     let ctx = minijinja::Value::from(minijinja::value::Serde(Context {
         client: &client.name,
         client_id: &client.id,
         role: client.role.as_str(),
-        kind: event.kind.as_str(),
-        status: event.status.as_str(),
+        kind: &kind,
+        status: &status,
         parties: event.parties.join(" and "),
         vendor,
         product: or(&event.product, "the affected products"),
@@ -186,6 +195,9 @@ fn render(
         residency: client.residency.join(", "),
         due: due_text,
         severity: severity.as_str(),
+        has_product: event.product.is_some(),
+        has_platform: event.platform.is_some(),
+        has_until: event.until.is_some(),
     }));
     let text = |field: &str, raw: &str| -> String {
         let name = template_name(&r.rule.id, field);
