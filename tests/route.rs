@@ -101,7 +101,7 @@ fn gdpr_residency_action_names_product_platform_and_client() {
     );
     assert!(
         a.why
-            .contains("GDPR data-residency rule requires eu hosting")
+            .contains("GDPR data-residency rule requires EU hosting")
             && a.why.contains("now also served from Amazon Bedrock"),
         "{}",
         a.why
@@ -281,8 +281,8 @@ const SCENARIOS: &[Scenario] = {
             "fedramp-authorization-check",
             Msp,
             &["FedRAMP"],
-            CloudPriority,
-            Started,
+            Availability,
+            Preview,
         ),
         s(
             "legal-availability-terms",
