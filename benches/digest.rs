@@ -198,6 +198,36 @@ fn main() {
         kind: WindowKind::Regular,
     };
 
+    // Phase split on a tenth of the clients, one thread: building (route,
+    // playbook, action templates) against rendering the three bodies.
+    let sample = &clients[..n_clients / 10];
+    let t = Instant::now();
+    let built: Vec<(usize, termwatch::model::Digest)> = sample
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            digest::build_digest(
+                c,
+                &playbook,
+                events.iter().map(|e| (e, Change::New)),
+                &window,
+                window.end,
+            )
+            .map(|d| (i, d))
+        })
+        .collect();
+    let build_time = t.elapsed();
+    let t = Instant::now();
+    for (i, d) in &built {
+        renderer.render(d, &sample[*i].timezone).expect("render");
+    }
+    println!(
+        "1 thread, {} clients: build {:.2?}, render {:.2?}",
+        sample.len(),
+        build_time,
+        t.elapsed()
+    );
+
     let t = Instant::now();
     let one = run(
         &clients[..n_clients / 10],
