@@ -32,6 +32,9 @@ async fn insert_event(store: &Store, e: &Event, fingerprint: &str, updated_at: j
     .unwrap();
 }
 
+/// channel, target, format, secret_ref, status, next_attempt_at
+type DeliveryRow = (String, String, Option<String>, Option<String>, String, i64);
+
 async fn count(store: &Store, table: &str) -> i64 {
     let n: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .fetch_one(store.pool())
@@ -224,7 +227,7 @@ async fn due_window_stores_one_digest_with_its_deliveries_once() {
         .unwrap();
     assert_eq!((s.digests, s.deliveries), (1, 2), "{s:?}");
 
-    let rows: Vec<(String, String, Option<String>, Option<String>, String, i64)> = sqlx::query_as(
+    let rows: Vec<DeliveryRow> = sqlx::query_as(
         "SELECT channel, target, format, secret_ref, status, next_attempt_at FROM deliveries ORDER BY channel",
     )
     .fetch_all(env.store.pool())

@@ -102,7 +102,7 @@ pub fn actions_for(
         .filter(|r| rule_matches(r, event, client, routed))
         .map(|r| render(playbook, r, event, client, routed))
         .collect();
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|a| std::cmp::Reverse(a.severity));
     out
 }
 

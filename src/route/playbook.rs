@@ -327,7 +327,6 @@ mod tests {
         .unwrap();
         let cfg = super::super::Config {
             playbook: Some(path.clone()),
-            ..Default::default()
         };
         let problems = validate_playbook(&cfg);
         assert_eq!(problems.len(), 1, "{problems:?}");
