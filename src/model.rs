@@ -353,6 +353,9 @@ pub struct DigestItem {
     /// Why the event was routed to this client ("you use Azure").
     pub reasons: Vec<String>,
     pub actions: Vec<Action>,
+    /// One-line summary of the event ("Microsoft and OpenAI license: non exclusive until 2032").
+    #[serde(default)]
+    pub headline: String,
 }
 
 /// A tailored digest for one client over one window: stored before delivery,
@@ -372,4 +375,96 @@ pub struct Digest {
     /// One line, no CR/LF.
     pub subject: String,
     pub items: Vec<DigestItem>,
+    /// True when sent ahead of the client's cadence because of a severe event.
+    #[serde(default)]
+    pub immediate: bool,
+}
+
+/// Who a client is: an MSP acting for its customers, or an in-house legal team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Msp,
+    Legal,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Msp => "msp",
+            Role::Legal => "legal",
+        }
+    }
+}
+
+/// How often a client gets a digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Cadence {
+    Immediate,
+    #[default]
+    Daily,
+    Weekly,
+}
+
+impl Cadence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cadence::Immediate => "immediate",
+            Cadence::Daily => "daily",
+            Cadence::Weekly => "weekly",
+        }
+    }
+}
+
+/// A webhook destination. The secret is a reference (`env:NAME` or
+/// `file:PATH`), never the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub url: String,
+    /// `standard`, `slack` or `teams`.
+    pub format: String,
+    pub secret_ref: Option<String>,
+}
+
+/// Local hours (in the client's time zone) during which nothing is sent;
+/// `start` > `end` wraps past midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    pub start: jiff::civil::Time,
+    pub end: jiff::civil::Time,
+}
+
+/// One client, as validated from `clients/<id>.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ClientProfile {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub recipients: Vec<String>,
+    pub webhooks: Vec<Webhook>,
+    /// Organisations the client depends on (canonical names).
+    pub vendors: Vec<String>,
+    /// Clouds the client runs on (`Azure`, `AWS`, `Google Cloud`, ...).
+    pub clouds: Vec<String>,
+    /// Platforms and services (`Azure OpenAI`, `Amazon Bedrock`, ...).
+    pub platforms: Vec<String>,
+    /// Products and models (`GPT-5.5`, `Claude Opus 5`, ...).
+    pub products: Vec<String>,
+    /// Compliance regimes (`HIPAA`, `GDPR`, `FedRAMP`, ...), as written.
+    pub regimes: Vec<String>,
+    /// Data-residency regions (`eu`, `us`, ...), lower case.
+    pub residency: Vec<String>,
+    pub min_severity: Severity,
+    pub cadence: Cadence,
+    /// Local send time for daily and weekly digests.
+    pub send_time: Option<jiff::civil::Time>,
+    /// Day of the week for weekly digests, ISO numbering (1 = Monday, 7 = Sunday).
+    pub send_day: Option<i8>,
+    /// IANA time zone name (`Europe/Berlin`).
+    pub timezone: String,
+    pub quiet_hours: Option<QuietHours>,
+    /// Event kinds the client cares about; empty means every kind.
+    pub kinds: Vec<ChangeKind>,
 }

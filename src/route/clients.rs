@@ -1,0 +1,486 @@
+//! Client profiles: `clients/*.toml`, one client per file, read into
+//! [`ClientProfile`]s. Every problem carries the file and line and says what
+//! to write instead; one bad file never stops the others from loading.
+//!
+//! Secrets never live here: a webhook names its secret with `secret_ref =
+//! "env:NAME"` or `"file:PATH"`, and a value that is neither is rejected
+//! without echoing it (it may be the secret pasted by mistake).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::config::{Problem, line_of};
+use crate::model::{Cadence, ChangeKind, ClientProfile, QuietHours, Role, Severity, Webhook};
+
+/// Webhook body formats the deliver stage can produce.
+pub const WEBHOOK_FORMATS: [&str; 3] = ["standard", "slack", "teams"];
+
+/// The file form of a client: strict, with spans for the values checked after parsing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    id: Spanned<String>,
+    name: String,
+    role: Role,
+    #[serde(default)]
+    recipients: Vec<Spanned<String>>,
+    #[serde(default)]
+    webhooks: Vec<WebhookFile>,
+    #[serde(default)]
+    vendors: Vec<String>,
+    #[serde(default)]
+    clouds: Vec<String>,
+    #[serde(default)]
+    platforms: Vec<String>,
+    #[serde(default)]
+    products: Vec<String>,
+    #[serde(default)]
+    regimes: Vec<String>,
+    #[serde(default)]
+    residency: Vec<String>,
+    #[serde(default)]
+    min_severity: Severity,
+    #[serde(default)]
+    cadence: Cadence,
+    send_time: Option<Spanned<String>>,
+    send_day: Option<Spanned<String>>,
+    timezone: Spanned<String>,
+    quiet_hours: Option<Spanned<QuietHoursFile>>,
+    #[serde(default)]
+    kinds: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookFile {
+    url: Spanned<String>,
+    #[serde(default = "default_format")]
+    format: Spanned<String>,
+    secret_ref: Option<Spanned<String>>,
+}
+
+fn default_format() -> Spanned<String> {
+    Spanned::new(0..0, "standard".to_string())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuietHoursFile {
+    start: String,
+    end: String,
+}
+
+/// Reads every `*.toml` in `dir` (sorted by name). Valid profiles come back
+/// with the problems of the others. A missing directory is one problem.
+pub fn load_clients(dir: &Path) -> (Vec<ClientProfile>, Vec<Problem>) {
+    let mut clients: Vec<ClientProfile> = Vec::new();
+    let mut problems = Vec::new();
+    let files = match client_files(dir) {
+        Ok(files) => files,
+        Err(p) => return (clients, vec![p]),
+    };
+    let mut seen: Vec<(String, PathBuf)> = Vec::new();
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(Problem::new(&path, None, format!("could not read: {e}")));
+                continue;
+            }
+        };
+        match parse_client(&path, &text) {
+            Ok(client) => {
+                if let Some((_, first)) = seen.iter().find(|(id, _)| *id == client.id) {
+                    problems.push(Problem::new(
+                        &path,
+                        None,
+                        format!(
+                            "client id \"{}\" is already used by {}; give each client its own id",
+                            client.id,
+                            first.display()
+                        ),
+                    ));
+                    continue;
+                }
+                seen.push((client.id.clone(), path.clone()));
+                clients.push(client);
+            }
+            Err(mut ps) => problems.append(&mut ps),
+        }
+    }
+    (clients, problems)
+}
+
+/// Every problem in the client directory, for `termwatch check`.
+pub fn validate_clients(dir: &Path) -> Vec<Problem> {
+    load_clients(dir).1
+}
+
+fn client_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Problem::new(
+            dir,
+            None,
+            format!(
+                "could not read the client directory: {e}; create it or pass --clients DIR (see clients.example/)"
+            ),
+        )
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Parses and validates one client file; all problems at once.
+pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Problem>> {
+    let file: ClientFile =
+        toml::from_str(text).map_err(|e| vec![Problem::from_toml(path, text, &e)])?;
+    let mut problems = Vec::new();
+    let at = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
+
+    let id = file.id.get_ref().trim().to_string();
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        problems.push(Problem::new(
+            path,
+            at(file.id.span()),
+            format!("id \"{id}\" must be letters, digits, '-' or '_' (for example id = \"northwind-clinic\")"),
+        ));
+    }
+
+    let timezone = file.timezone.get_ref().trim().to_string();
+    if jiff::tz::TimeZone::get(&timezone).is_err() {
+        problems.push(Problem::new(
+            path,
+            at(file.timezone.span()),
+            format!(
+                "timezone \"{timezone}\" is not an IANA time zone; write a name such as \"Europe/Berlin\", \"America/New_York\" or \"UTC\""
+            ),
+        ));
+    }
+
+    let mut recipients = Vec::new();
+    for r in &file.recipients {
+        let addr = r.get_ref().trim();
+        if is_email(addr) {
+            recipients.push(addr.to_string());
+        } else {
+            problems.push(Problem::new(
+                path,
+                at(r.span()),
+                format!(
+                    "recipient \"{}\" cannot be an email address; write one address per string, like \"it-ops@example.com\"",
+                    addr.replace(['\r', '\n'], " ")
+                ),
+            ));
+        }
+    }
+
+    let mut webhooks = Vec::new();
+    for w in &file.webhooks {
+        let line = at(w.url.span());
+        match url::Url::parse(w.url.get_ref()) {
+            Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+            _ => problems.push(Problem::new(
+                path,
+                line,
+                "webhook url must be an absolute http(s) URL, like \"https://hooks.example.com/termwatch\"",
+            )),
+        }
+        let format = w.format.get_ref().trim().to_ascii_lowercase();
+        if !WEBHOOK_FORMATS.contains(&format.as_str()) {
+            problems.push(Problem::new(
+                path,
+                at(w.format.span()).or(line),
+                format!(
+                    "webhook format \"{format}\" is unknown; write one of {}",
+                    WEBHOOK_FORMATS.join(", ")
+                ),
+            ));
+        }
+        let secret_ref = w
+            .secret_ref
+            .as_ref()
+            .map(|s| s.get_ref().trim().to_string());
+        if let Some(s) = &w.secret_ref
+            && !is_secret_ref(s.get_ref().trim())
+        {
+            // Deliberately not echoed: it may be the secret itself.
+            problems.push(Problem::new(
+                path,
+                at(s.span()),
+                "secret_ref must name where the secret lives, not hold it: write secret_ref = \"env:VARIABLE\" or \"file:/path/to/secret\"",
+            ));
+        }
+        webhooks.push(Webhook {
+            url: w.url.get_ref().trim().to_string(),
+            format,
+            secret_ref,
+        });
+    }
+    if recipients.is_empty() && webhooks.is_empty() && problems.is_empty() {
+        problems.push(Problem::new(
+            path,
+            None,
+            "the client has no recipients and no webhooks; add recipients = [\"someone@example.com\"] or a [[webhooks]] table",
+        ));
+    }
+
+    let send_time = match &file.send_time {
+        Some(t) => {
+            match parse_time(t.get_ref()) {
+                Some(v) => Some(v),
+                None => {
+                    problems.push(Problem::new(
+                    path,
+                    at(t.span()),
+                    format!("send_time \"{}\" is not a time; write 24-hour \"HH:MM\", like \"08:30\"", t.get_ref()),
+                ));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    if file.cadence != Cadence::Immediate && file.send_time.is_none() {
+        problems.push(Problem::new(
+            path,
+            None,
+            format!(
+                "a {} cadence needs a local send time; add send_time = \"08:00\"",
+                file.cadence.as_str()
+            ),
+        ));
+    }
+    let send_day = match &file.send_day {
+        Some(d) => match parse_weekday(d.get_ref()) {
+            Some(n) => Some(n),
+            None => {
+                problems.push(Problem::new(
+                    path,
+                    at(d.span()),
+                    format!(
+                        "send_day \"{}\" is not a weekday; write \"monday\" ... \"sunday\"",
+                        d.get_ref()
+                    ),
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    if file.cadence == Cadence::Weekly && file.send_day.is_none() {
+        problems.push(Problem::new(
+            path,
+            None,
+            "a weekly cadence needs a day; add send_day = \"monday\"",
+        ));
+    }
+
+    let quiet_hours = match &file.quiet_hours {
+        Some(q) => {
+            let (start, end) = (parse_time(&q.get_ref().start), parse_time(&q.get_ref().end));
+            match (start, end) {
+                (Some(start), Some(end)) => Some(QuietHours { start, end }),
+                _ => {
+                    problems.push(Problem::new(
+                        path,
+                        at(q.span()),
+                        "quiet_hours start and end must be 24-hour \"HH:MM\" times, like start = \"21:00\", end = \"07:00\"",
+                    ));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    if let (Some(q), Some(t)) = (quiet_hours, send_time)
+        && crate::digest::window::in_quiet_hours(&q, t)
+    {
+        problems.push(Problem::new(
+            path,
+            file.send_time.as_ref().and_then(|s| at(s.span())),
+            format!(
+                "send_time {} falls inside quiet_hours {}-{}; move the send time or shorten the quiet hours",
+                t.strftime("%H:%M"),
+                q.start.strftime("%H:%M"),
+                q.end.strftime("%H:%M")
+            ),
+        ));
+    }
+
+    let mut kinds = Vec::new();
+    for k in &file.kinds {
+        match ChangeKind::parse(k.get_ref().trim()) {
+            Some(kind) => kinds.push(kind),
+            None => problems.push(Problem::new(
+                path,
+                at(k.span()),
+                format!(
+                    "kind \"{}\" is unknown; write one of {}",
+                    k.get_ref(),
+                    ChangeKind::ALL.map(|k| k.as_str()).join(", ")
+                ),
+            )),
+        }
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(ClientProfile {
+        id,
+        name: file.name,
+        role: file.role,
+        recipients,
+        webhooks,
+        vendors: file.vendors,
+        clouds: file.clouds,
+        platforms: file.platforms,
+        products: file.products,
+        regimes: file.regimes,
+        residency: file
+            .residency
+            .iter()
+            .map(|r| r.trim().to_ascii_lowercase())
+            .collect(),
+        min_severity: file.min_severity,
+        cadence: file.cadence,
+        send_time,
+        send_day,
+        timezone,
+        quiet_hours,
+        kinds,
+    })
+}
+
+/// A plausible single address: one `@`, a dotted domain, no spaces, quotes,
+/// commas or angle brackets (commas would split the outbox's target list).
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\@".contains(c);
+    !local.is_empty()
+        && local.len() <= 64
+        && !local.chars().any(bad)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// `env:NAME` or `file:PATH`.
+pub fn is_secret_ref(s: &str) -> bool {
+    match s.split_once(':') {
+        Some(("env", name)) => {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }
+        Some(("file", p)) => !p.trim().is_empty(),
+        _ => false,
+    }
+}
+
+fn parse_time(s: &str) -> Option<jiff::civil::Time> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
+    jiff::civil::Time::new(h, m, 0, 0).ok()
+}
+
+fn parse_weekday(s: &str) -> Option<i8> {
+    let s = s.trim().to_ascii_lowercase();
+    let days = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    days.iter()
+        .position(|d| *d == s || (s.len() >= 3 && d.starts_with(&s)))
+        .map(|i| i as i8 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "acme"
+name = "Acme"
+role = "legal"
+recipients = ["counsel@acme.example"]
+timezone = "Europe/Paris"
+cadence = "weekly"
+send_day = "mon"
+send_time = "09:00"
+"#;
+
+    #[test]
+    fn good_file_parses() {
+        let c = parse_client(Path::new("acme.toml"), GOOD).unwrap();
+        assert_eq!(c.send_day, Some(1));
+        assert_eq!(c.role, Role::Legal);
+    }
+
+    #[test]
+    fn bad_time_zone_names_line_and_fix() {
+        let text = GOOD.replace("Europe/Paris", "Europe/Pariss");
+        let err = parse_client(Path::new("acme.toml"), &text).unwrap_err();
+        assert_eq!(err[0].line, Some(6), "{:?}", err);
+        assert!(err[0].message.contains("IANA"), "{}", err[0]);
+    }
+
+    #[test]
+    fn bad_email_and_unknown_field() {
+        let text = GOOD.replace("counsel@acme.example", "counsel at acme");
+        let err = parse_client(Path::new("a.toml"), &text).unwrap_err();
+        assert_eq!(err[0].line, Some(5));
+        assert!(err[0].message.contains("like \"it-ops@example.com\""));
+        let text = format!("{GOOD}colour = \"red\"\n");
+        let err = parse_client(Path::new("a.toml"), &text).unwrap_err();
+        assert!(err[0].message.contains("colour"), "{}", err[0]);
+        assert_eq!(err[0].line, Some(10));
+    }
+
+    #[test]
+    fn raw_secret_is_rejected_without_echo() {
+        let text = format!(
+            "{GOOD}[[webhooks]]\nurl = \"https://h.example/x\"\nsecret_ref = \"whsec_hunter2\"\n"
+        );
+        let err = parse_client(Path::new("a.toml"), &text).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert!(!err[0].to_string().contains("hunter2"));
+        assert!(err[0].message.contains("env:VARIABLE"));
+    }
+
+    #[test]
+    fn emails() {
+        assert!(is_email("a.b+c@x-y.example.org"));
+        for bad in [
+            "",
+            "a@",
+            "@b.c",
+            "a@b",
+            "a b@c.d",
+            "a@b..c",
+            "a,b@c.d",
+            "a@b.c\r\nBcc: x@y.z",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+}
