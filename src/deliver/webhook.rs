@@ -18,6 +18,7 @@ use super::guard::{Guard, GuardedResolver, Refusal, ResolveError};
 use super::secrets::{Secret, SecretRef};
 use super::{Error, SendError, StoredDigest, WebhookConfig, retry};
 use crate::model::Digest;
+use serde::Deserialize as _;
 
 /// Payload shape, chosen per webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,14 +76,21 @@ pub fn payload(format: Format, digest: &StoredDigest) -> Result<Vec<u8>, SendErr
             digest.id
         ))
     };
+    // The stored document is what `templates/digest.json` rendered: the
+    // digest itself, or (the shipped template) an envelope with it under
+    // `digest`. Slack and Teams cards are built from the digest inside.
+    let data: Value = serde_json::from_str(&digest.json).map_err(unreadable)?;
+    let inner = data
+        .get("digest")
+        .filter(|d| d.is_object())
+        .unwrap_or(&data);
     let body = match format {
         Format::Standard => {
-            let data: Value = serde_json::from_str(&digest.json).map_err(unreadable)?;
-            let timestamp = data.get("generated_at").cloned().unwrap_or(Value::Null);
+            let timestamp = inner.get("generated_at").cloned().unwrap_or(Value::Null);
             json!({"type": "digest.created", "timestamp": timestamp, "data": data})
         }
-        Format::Slack => slack(&serde_json::from_str(&digest.json).map_err(unreadable)?),
-        Format::Teams => teams(&serde_json::from_str(&digest.json).map_err(unreadable)?),
+        Format::Slack => slack(&Digest::deserialize(inner).map_err(unreadable)?),
+        Format::Teams => teams(&Digest::deserialize(inner).map_err(unreadable)?),
     };
     serde_json::to_vec(&body).map_err(|e| SendError::permanent(format!("JSON: {e}")))
 }

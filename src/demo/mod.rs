@@ -101,7 +101,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
             .await?;
     for (client, html) in rows {
         let path = dir.join("digests").join(format!("{client}.html"));
-        std::fs::write(&path, html).with_context(|| format!("could not write {}", path.display()))?;
+        std::fs::write(&path, html)
+            .with_context(|| format!("could not write {}", path.display()))?;
         outcome.digests.push((client, path));
     }
     store.pool().close().await;

@@ -48,7 +48,12 @@ const SAMPLES: &[Sample] = &[
 
 /// (feed id, name, trust, organisation it speaks for)
 const FEEDS: &[(&str, &str, &str, Option<&str>)] = &[
-    ("microsoft", "Microsoft Official Blog (demo)", "vendor", Some("Microsoft")),
+    (
+        "microsoft",
+        "Microsoft Official Blog (demo)",
+        "vendor",
+        Some("Microsoft"),
+    ),
     ("aws", "AWS What's New (demo)", "vendor", Some("Amazon")),
     ("news", "Cloud Buyer Weekly (demo)", "news", None),
 ];
@@ -155,7 +160,9 @@ async fn feed(UrlPath(feed): UrlPath<String>, headers: HeaderMap) -> impl IntoRe
     let mut h = HeaderMap::new();
     h.insert(
         header::CONTENT_TYPE,
-        "application/rss+xml; charset=utf-8".parse().expect("static header"),
+        "application/rss+xml; charset=utf-8"
+            .parse()
+            .expect("static header"),
     );
     (StatusCode::OK, h, xml)
 }
@@ -237,13 +244,23 @@ async fn receive(
             .unwrap_or("")
             .to_string()
     };
-    let (id, ts, sig) = (h("webhook-id"), h("webhook-timestamp"), h("webhook-signature"));
+    let (id, ts, sig) = (
+        h("webhook-id"),
+        h("webhook-timestamp"),
+        h("webhook-signature"),
+    );
     if !verify(&rx.key, &id, &ts, &body, &sig) {
         return StatusCode::UNAUTHORIZED;
     }
     let safe = |s: &str| {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect::<String>()
     };
     let path = rx.dir.join(format!("{}-{}.json", safe(&client), safe(&id)));

@@ -35,6 +35,10 @@ pub enum Error {
     Collect(#[from] crate::collect::Error),
     #[error(transparent)]
     Correlate(#[from] correlate::Error),
+    #[error(transparent)]
+    Route(#[from] route::Error),
+    #[error("could not set up delivery: {0}")]
+    Deliver(#[from] crate::deliver::Error),
 }
 
 /// What one pass did.
@@ -60,14 +64,24 @@ pub struct Processed {
     /// Events opened and events whose terms or sources changed.
     pub new_events: usize,
     pub changed_events: usize,
+    pub route: route::Summary,
+    pub deliver: deliver::Summary,
 }
 
 impl Processed {
     /// The part of the pass summary after the collect figures.
     pub fn summary(&self) -> String {
         format!(
-            "{} term changes from {} revisions; {} new events, {} changed",
-            self.extracted.changes, self.extracted.revisions, self.new_events, self.changed_events
+            "{} term changes from {} revisions; {} new events, {} changed; \
+             {} digests; {} deliveries sent, {} to retry, {} dead",
+            self.extracted.changes,
+            self.extracted.revisions,
+            self.new_events,
+            self.changed_events,
+            self.route.digests + self.route.immediate_digests,
+            self.deliver.sent,
+            self.deliver.retrying,
+            self.deliver.dead
         )
     }
 }
@@ -79,16 +93,40 @@ impl Processed {
 pub async fn process_pending(
     store: &Store,
     config: &Config,
-    _paths: &Paths,
+    paths: &Paths,
 ) -> Result<Processed, Error> {
     let now = jiff::Timestamp::now();
     let extracted = extract::run(store, &config.extract, now).await?;
     let applied = correlate::run(store, &config.correlate, now).await?;
+    let (route, deliver) = send_due(store, config, paths).await?;
     Ok(Processed {
         extracted,
         new_events: applied.new.len(),
         changed_events: applied.changed.len(),
+        route,
+        deliver,
     })
+}
+
+/// The route step (digests whose window is due) and the deliver step
+/// (outbox rows whose attempt is due).
+pub async fn send_due(
+    store: &Store,
+    config: &Config,
+    paths: &Paths,
+) -> Result<(route::Summary, deliver::Summary), Error> {
+    let now = jiff::Timestamp::now();
+    // Without a clients directory there is nobody to tell: collecting and
+    // correlating still run, so events are ready when clients are added.
+    let route = if paths.clients_dir.is_dir() {
+        route::step(store, config, &paths.clients_dir, now).await?
+    } else {
+        tracing::debug!(dir = %paths.clients_dir.display(), "no clients directory; skipping routing");
+        route::Summary::default()
+    };
+    let deliverer = crate::deliver::Deliverer::new(&config.deliver, &paths.data_dir)?;
+    let deliver = deliver::deliver_due(store, &deliverer, &config.deliver, now.as_second()).await?;
+    Ok((route, deliver))
 }
 
 /// One pass: every source polled once, due or not (a server's Retry-After
@@ -135,6 +173,11 @@ pub async fn run(
         }
         let wait = until_next_due(&store, &sources).await?;
         if !wait.is_zero() {
+            // Digest windows open and retries fall due between collect
+            // rounds: route and deliver on every wake-up, not only after one.
+            if let Err(e) = send_due(&store, config, paths).await {
+                tracing::error!("routing or delivery failed: {e}; retrying at the next wake-up");
+            }
             tokio::select! {
                 _ = tokio::time::sleep(wait.min(MAX_IDLE)) => {}
                 _ = shutdown.changed() => {}
