@@ -399,7 +399,7 @@ fn command_prints_the_spec_json_shape() {
 }
 
 #[test]
-fn command_reads_stdin_and_refuses_urls_clearly() {
+fn command_reads_stdin_and_explains_an_unreachable_url() {
     let out = assert_cmd::Command::cargo_bin("termwatch")
         .expect("binary builds")
         .args(["extract", "--json", "-"])
@@ -411,11 +411,13 @@ fn command_reads_stdin_and_refuses_urls_clearly() {
     assert_eq!(v["changes"][0]["platform"], "Vertex AI");
     let out = assert_cmd::Command::cargo_bin("termwatch")
         .expect("binary builds")
-        .args(["extract", "https://example.test/post"])
+        // Port 1 on loopback: nothing listens, so the fetch fails at once.
+        .args(["extract", "http://127.0.0.1:1/post"])
         .output()
         .expect("runs");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("save the page first"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("could not fetch http://127.0.0.1:1/post"), "{err}");
 }
 
 proptest! {
