@@ -14,7 +14,7 @@ feeds=${1:-2000}
 items=${2:-20}
 bin=${TERMWATCH_BIN:-$PWD/target/release/termwatch}
 farm=${FARM:-${TMPDIR:-/tmp}/tw-feedfarm-$feeds-$items}
-maker=${MAKE_FEEDFARM:-/work/shared/bench/make_feedfarm.py}
+maker=${MAKE_FEEDFARM:-$PWD/../shared/bench/make_feedfarm.py}
 [ -x "$bin" ] || cargo build --release
 command -v nginx >/dev/null || { echo "nginx missing: apt-get install nginx-light" >&2; exit 1; }
 [ -f "$farm/feeds.opml" ] || python3 "$maker" "$farm" "$feeds" "$items" >/dev/null
