@@ -237,7 +237,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         .collect();
     let mut extra = Vec::new();
     super::entities::unknown_products(&t.norm, c.start, c.end, &ments, &mut extra);
-    ments.extend(extra.drain(..));
+    ments.append(&mut extra);
     ments.sort_by_key(|m| m.start);
     super::entities::unknown_orgs(&t.norm, c.start, c.end, &ments, &mut extra);
     ments.extend(extra);
