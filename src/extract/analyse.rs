@@ -300,6 +300,9 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     let evidence = input.evidence;
     let mut plats_here: Vec<Platform> = Vec::new();
 
+    // Dates are read once per clause, not once per kind.
+    let until = dates::until(clause_text, a.ref_year);
+    let effective = dates::effective(lower, clause_text, a.published);
     for (kind, trig, from_head) in kinds {
         // "free to license", "frees Microsoft to invest": room granted, not a term.
         if let Some(p) = cues.permission
@@ -324,8 +327,8 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
             platform: None,
             status,
             exclusive: None,
-            until: dates::until(clause_text, a.ref_year),
-            effective: dates::effective(lower, clause_text, a.published),
+            until: until.clone(),
+            effective: effective.clone(),
             evidence: String::new(),
             span: Span::default(),
             confidence: conf,
