@@ -11,9 +11,9 @@ use regex::Regex;
 
 use super::entities::{Ent, Mention};
 use super::lexicon::{Cue, Hit};
-use super::products::{self, Platform, Product};
+use super::products::{self, Platform};
 use super::roles::{self, OrgAt};
-use super::segment::{BlockKind, Clause, Doc};
+use super::segment::{Clause, Doc};
 use super::text::Text;
 use super::{Engine, dates};
 use crate::model::{ChangeKind, Span, Status, TermChange};
@@ -67,12 +67,12 @@ pub fn slice<T>(items: &[T], start: usize, end: usize, key: impl Fn(&T) -> usize
 }
 
 /// What one clause says, gathered once.
-struct Cues {
+pub(super) struct Cues {
     kinds: Vec<(ChangeKind, usize)>,
     weak: Vec<(ChangeKind, usize)>,
-    statuses: Vec<Status>,
-    hedge: bool,
-    denial: bool,
+    pub(super) statuses: Vec<Status>,
+    pub(super) hedge: bool,
+    pub(super) denial: bool,
     history: bool,
     permission: Option<usize>,
     multicloud: bool,
@@ -81,7 +81,7 @@ struct Cues {
     comparison: bool,
 }
 
-fn gather(hits: &[Hit]) -> Cues {
+pub(super) fn gather(hits: &[Hit]) -> Cues {
     let mut c = Cues {
         kinds: Vec::new(),
         weak: Vec::new(),
@@ -115,7 +115,7 @@ fn gather(hits: &[Hit]) -> Cues {
 
 /// The status a kind takes from the cues, in that kind's order of precedence,
 /// and whether a cue gave it.
-fn status_for(kind: ChangeKind, own: &[Status], head: &[Status]) -> (Status, bool) {
+pub(super) fn status_for(kind: ChangeKind, own: &[Status], head: &[Status]) -> (Status, bool) {
     use Status as S;
     let order: &[Status] = match kind {
         ChangeKind::Exclusivity => &[
@@ -174,7 +174,7 @@ fn status_for(kind: ChangeKind, own: &[Status], head: &[Status]) -> (Status, boo
     (default, false)
 }
 
-fn push_unique(v: &mut Vec<String>, s: &str) {
+pub(super) fn push_unique(v: &mut Vec<String>, s: &str) {
     if !v.iter().any(|x| x == s) {
         v.push(s.to_string());
     }
@@ -237,7 +237,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         .collect();
     let mut extra = Vec::new();
     super::entities::unknown_products(&t.norm, c.start, c.end, &ments, &mut extra);
-    ments.extend(extra.drain(..));
+    ments.append(&mut extra);
     ments.sort_by_key(|m| m.start);
     super::entities::unknown_orgs(&t.norm, c.start, c.end, &ments, &mut extra);
     ments.extend(extra);
@@ -300,6 +300,9 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     let evidence = input.evidence;
     let mut plats_here: Vec<Platform> = Vec::new();
 
+    // Dates are read once per clause, not once per kind.
+    let until = dates::until(clause_text, a.ref_year);
+    let effective = dates::effective(lower, clause_text, a.published);
     for (kind, trig, from_head) in kinds {
         // "free to license", "frees Microsoft to invest": room granted, not a term.
         if let Some(p) = cues.permission
@@ -324,8 +327,8 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
             platform: None,
             status,
             exclusive: None,
-            until: dates::until(clause_text, a.ref_year),
-            effective: dates::effective(lower, clause_text, a.published),
+            until: until.clone(),
+            effective: effective.clone(),
             evidence: String::new(),
             span: Span::default(),
             confidence: conf,
@@ -666,7 +669,7 @@ fn is_brand_modifier(norm: &str, m: &Mention) -> bool {
 
 /// "in Snowflake": an organisation written where a platform goes stands for
 /// the platform the article names for it ("Snowflake Cortex").
-fn upgrade_platform(e: &Engine, a: &ArticleCtx, p: Platform) -> Platform {
+pub(super) fn upgrade_platform(e: &Engine, a: &ArticleCtx, p: Platform) -> Platform {
     if let Some(org) = e.gaz.org_named(&p.name)
         && let Some(known) = a
             .platforms
@@ -733,111 +736,4 @@ fn canonical_product(a: &ArticleCtx, m: &mut Mention) {
             maker.clone_from(fm);
         }
     }
-}
-
-/// Bullets under an availability or retirement lead-in ("Available today in
-/// X:", a table headed "Retirement date"): each item is one change.
-pub fn list_item(
-    e: &Engine,
-    a: &ArticleCtx,
-    block_index: usize,
-    lead_kind: ChangeKind,
-    lead_platforms: &[Platform],
-    lead_status: &[Status],
-) -> Option<Candidate> {
-    let t = a.t;
-    let b = &a.doc.blocks[block_index];
-    let (name_from, name_to) = match (b.kind, b.head) {
-        (BlockKind::TableRow, _) => {
-            let row = &t.norm[b.start..b.end];
-            let first = row.find(" | ").unwrap_or(row.len());
-            (b.start, b.start + first)
-        }
-        (_, Some(h)) => h,
-        (_, None) => (b.body_start, b.end),
-    };
-    let ments = slice(a.ments, name_from, name_to, |m| m.start);
-    let mut prod = ments.iter().find_map(|m| match &m.ent {
-        Ent::Product { name, maker } => Some(Product {
-            name: name.clone(),
-            maker: maker.clone(),
-            start: m.start,
-        }),
-        _ => None,
-    });
-    if prod.is_none() {
-        let mut tmp = Vec::new();
-        super::entities::unknown_products(&t.norm, name_from, name_to, ments, &mut tmp);
-        prod = tmp.first().and_then(|m| match &m.ent {
-            Ent::Product { name, maker } => Some(Product {
-                name: name.clone(),
-                maker: maker.clone(),
-                start: m.start,
-            }),
-            _ => None,
-        });
-    }
-    if prod.is_none() && b.head.is_some() {
-        // An item named in its head ("- Nimbus Writer: ...") is the product.
-        let text = t.norm[name_from..name_to].trim();
-        let name = text.split(" (").next().unwrap_or(text).trim();
-        let words = name.split_whitespace().count();
-        if (1..=5).contains(&words) && name.chars().next().is_some_and(|c| c.is_uppercase()) {
-            prod = Some(Product {
-                name: name.to_string(),
-                maker: None,
-                start: name_from,
-            });
-        }
-    }
-    let prod = prod?;
-    let platform = lead_platforms.first().or(a.platforms.first()).cloned()?;
-    let platform = upgrade_platform(e, a, platform);
-    let own = gather(slice(a.hits, b.start, b.end, |h| h.start));
-    let (status, explicit) = status_for(lead_kind, &own.statuses, lead_status);
-    let row = &t.norm[b.body_start..b.end];
-    let effective = dates::first_date(row, a.ref_year)
-        .and_then(|d| d.iso(a.ref_year).filter(|s| s.len() == 10));
-    let mut parties = Vec::new();
-    if let Some(m) = &prod.maker {
-        push_unique(&mut parties, m);
-    }
-    for o in &platform.owners {
-        push_unique(&mut parties, o);
-    }
-    let first = a.doc.sentences.partition_point(|s| s.block < block_index);
-    let end = a
-        .doc
-        .sentences
-        .get(first)
-        .filter(|s| s.block == block_index)
-        .map(|s| s.end)
-        .unwrap_or(b.end);
-    let mut conf = a.base_confidence - if explicit { 0.0 } else { 0.05 };
-    if own.hedge {
-        conf -= 0.35;
-    }
-    Some(Candidate {
-        change: TermChange {
-            kind: lead_kind,
-            parties,
-            licensor: None,
-            licensee: None,
-            payer: None,
-            payee: None,
-            product: Some(prod.name),
-            platform: Some(platform.name),
-            status,
-            exclusive: None,
-            until: None,
-            effective,
-            evidence: String::new(),
-            span: Span::default(),
-            confidence: conf.clamp(0.05, 0.99),
-        },
-        norm_span: (b.head.map(|h| h.0).unwrap_or(b.body_start), end),
-        denial: own.denial,
-        explicit,
-        from_heading: false,
-    })
 }

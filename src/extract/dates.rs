@@ -121,10 +121,15 @@ pub fn years(s: &str) -> impl Iterator<Item = (usize, i32)> + '_ {
     })
 }
 
+fn floor(s: &str, i: usize) -> usize {
+    super::text::floor_boundary(s, i)
+}
+
 /// What a term runs to: "through 2030", "until March 9, 2027", "runs to 2032".
 pub fn until(clause: &str, default_year: Option<i32>) -> Option<String> {
     for m in UNTIL_RE.find_iter(clause) {
-        let rest = &clause[m.end()..];
+        // A date right after the preposition fits in a few dozen bytes.
+        let rest = &clause[m.end()..floor(clause, m.end() + 40)];
         if let Some(d) = find_dates(rest).into_iter().find(|d| d.start == 0) {
             return d.iso(default_year);
         }

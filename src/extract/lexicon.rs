@@ -109,6 +109,7 @@ const ENTRIES: &[(&str, Cue)] = &[
     ("went live", Kind(K::Availability)),
     ("offered", Kind(K::Availability)),
     ("deployable", Kind(K::Availability)),
+    ("deploy", Kind(K::Availability)),
     ("can now be deployed", Kind(K::Availability)),
     ("withdr*", Kind(K::Availability)),
     ("pulled", Kind(K::Availability)),

@@ -15,12 +15,14 @@
 //! - `roles`: payer/payee and licensor/licensee from local patterns.
 //! - `dates`: dates, `until` and `effective`.
 //! - `analyse`: the rules, clause by clause.
+//! - `lists`: bullets and table rows under a lead-in, one change per item.
 //! - `merge`: one change per key, the best-supported statement first.
 
 mod analyse;
 mod dates;
 mod entities;
 mod lexicon;
+mod lists;
 mod merge;
 mod products;
 mod roles;
@@ -386,7 +388,7 @@ fn list_items(e: &Engine, a: &ArticleCtx, cands: &mut Vec<Candidate>) {
         {
             plats = block_platforms(a, s);
         }
-        if let Some(c) = analyse::list_item(e, a, i, kind, &plats, &statuses) {
+        if let Some(c) = lists::list_item(e, a, i, kind, &plats, &statuses) {
             cands.push(c);
         }
     }

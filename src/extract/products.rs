@@ -111,7 +111,7 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             }
         }
     }
-    if out.len() > 0 {
+    if !out.is_empty() {
         let last_end = ments
             .iter()
             .filter(|m| out.iter().any(|p| p.start == m.start))

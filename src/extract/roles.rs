@@ -33,7 +33,7 @@ pub fn orgs_at(ments: &[Mention]) -> Vec<OrgAt> {
     out
 }
 
-fn between<'a>(lower: &'a str, a: usize, b: usize) -> &'a str {
+fn between(lower: &str, a: usize, b: usize) -> &str {
     if a <= b { lower[a..b].trim() } else { "" }
 }
 
