@@ -19,7 +19,8 @@ USER termwatch
 WORKDIR /var/lib/termwatch
 ENV TERMWATCH_DATA_DIR=/var/lib/termwatch/data \
     TERMWATCH_SOURCES=/etc/termwatch/sources \
-    TERMWATCH_CLIENTS=/etc/termwatch/clients
+    TERMWATCH_CLIENTS=/etc/termwatch/clients \
+    TERMWATCH_DIGEST__TEMPLATES_DIR=/etc/termwatch/templates
 VOLUME ["/var/lib/termwatch"]
 ENTRYPOINT ["termwatch"]
 CMD ["run"]
