@@ -113,7 +113,7 @@ impl Mailer {
             Transport::Outbox(dir) => {
                 let dir = dir.clone();
                 let name = format!("{}.eml", file_safe(delivery_id));
-                let bytes = message.formatted();
+                let bytes = unfold_headers(&message.formatted());
                 tokio::task::spawn_blocking(move || write_atomically(&dir, &name, &bytes))
                     .await
                     .map_err(|e| SendError::transient(format!("outbox writer stopped: {e}")))?
@@ -125,6 +125,49 @@ impl Mailer {
             }
         }
     }
+}
+
+/// The message with each folded header joined back onto one line, where the
+/// result stays within RFC 5322's 998-character limit. Folding is optional;
+/// an `.eml` read by scripts and simple tools is easier to handle unfolded
+/// (a folded `Subject` otherwise reads back with a line break in it).
+fn unfold_headers(message: &[u8]) -> Vec<u8> {
+    const MAX_LINE: usize = 998;
+    let split = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(message.len());
+    let (head, body) = message.split_at(split);
+    let mut out: Vec<u8> = Vec::with_capacity(message.len());
+    let mut current: Vec<u8> = Vec::new();
+    let mut flush = |current: &mut Vec<u8>, out: &mut Vec<u8>| {
+        if !current.is_empty() {
+            out.extend_from_slice(current);
+            current.clear();
+        }
+    };
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let continuation = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if continuation && current.len() + line.len() <= MAX_LINE {
+            // The folding whitespace stays: unfolding removes only CRLF.
+            current.extend_from_slice(line);
+            continue;
+        }
+        if continuation {
+            current.extend_from_slice(b"\r\n");
+            current.extend_from_slice(line);
+            continue;
+        }
+        flush(&mut current, &mut out);
+        if !out.is_empty() {
+            out.extend_from_slice(b"\r\n");
+        }
+        current.extend_from_slice(line);
+    }
+    flush(&mut current, &mut out);
+    out.extend_from_slice(body);
+    out
 }
 
 fn smtp_transport(
@@ -356,6 +399,16 @@ mod tests {
         let err = build_message(&env(None), "d1", "not an address", &digest()).unwrap_err();
         assert!(err.permanent);
         assert!(err.message.contains("not an address"), "{}", err.message);
+    }
+
+    #[test]
+    fn outbox_headers_are_unfolded_and_body_untouched() {
+        let folded = b"Subject: a long\r\n subject line\r\nTo: x@example.com\r\n\r\nbody\r\n folded-looking body\r\n";
+        let out = String::from_utf8(unfold_headers(folded)).unwrap();
+        assert_eq!(
+            out,
+            "Subject: a long subject line\r\nTo: x@example.com\r\n\r\nbody\r\n folded-looking body\r\n"
+        );
     }
 
     #[test]
