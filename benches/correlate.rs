@@ -167,7 +167,7 @@ fn store_round_trip(n: usize) {
                     .map(|r| r.change.clone())
                     .collect(),
             };
-            changes::save_extraction(&store, rev, &ex, r.published)
+            changes::save_extractions(&store, &[(rev, ex)], r.published)
                 .await
                 .expect("saved");
         }

@@ -140,12 +140,6 @@ fn unfold_headers(message: &[u8]) -> Vec<u8> {
     let (head, body) = message.split_at(split);
     let mut out: Vec<u8> = Vec::with_capacity(message.len());
     let mut current: Vec<u8> = Vec::new();
-    let mut flush = |current: &mut Vec<u8>, out: &mut Vec<u8>| {
-        if !current.is_empty() {
-            out.extend_from_slice(current);
-            current.clear();
-        }
-    };
     for line in head.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let continuation = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
@@ -159,13 +153,13 @@ fn unfold_headers(message: &[u8]) -> Vec<u8> {
             current.extend_from_slice(line);
             continue;
         }
-        flush(&mut current, &mut out);
-        if !out.is_empty() {
+        if !out.is_empty() || !current.is_empty() {
+            out.append(&mut current);
             out.extend_from_slice(b"\r\n");
         }
         current.extend_from_slice(line);
     }
-    flush(&mut current, &mut out);
+    out.append(&mut current);
     out.extend_from_slice(body);
     out
 }
