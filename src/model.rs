@@ -212,6 +212,12 @@ pub struct Extraction {
     /// correlate attaches them to matching events as confirmations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub denials: Vec<TermChange>,
+    /// Statements of a change already in `changes` that contradict it (the
+    /// article says "discontinued" in one place and "continues" in another).
+    /// Not counted as changes; stored as reports so correlate can flag the
+    /// dispute instead of silently keeping one side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<TermChange>,
 }
 
 /// One term change as reported by one stored article revision: correlate's input.

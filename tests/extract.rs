@@ -495,3 +495,37 @@ async fn extract_command_fetches_a_url() {
         "robots.txt asked first"
     );
 }
+
+/// An article that says a payment stops in one place and goes on in another
+/// keeps one change and hands the other statement over as a conflict, so
+/// correlate can flag the dispute instead of silently picking a side.
+#[test]
+fn self_contradiction_is_kept_as_a_conflict() {
+    let text = "Heron Labs and Corvid Cloud revised their agreement.\n\n\
+        Heron Labs will continue to pay Corvid Cloud a revenue share through 2029.\n\n\
+        Revenue share payments from Heron Labs to Corvid Cloud are discontinued.";
+    let out = extract::extract(&article(text, "2027-02-01"), &Config::default());
+    let rs: Vec<_> = out
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::RevenueShare)
+        .collect();
+    assert_eq!(rs.len(), 1, "{out:#?}");
+    assert_eq!(out.conflicts.len(), 1, "{out:#?}");
+    let (kept, other) = (rs[0], &out.conflicts[0]);
+    assert_eq!(
+        (kept.payer.as_deref(), kept.payee.as_deref()),
+        (Some("Heron Labs"), Some("Corvid Cloud"))
+    );
+    assert_eq!(
+        (other.payer.as_deref(), other.payee.as_deref()),
+        (Some("Heron Labs"), Some("Corvid Cloud"))
+    );
+    assert_ne!(kept.status, other.status);
+    let chars: Vec<char> = text.chars().collect();
+    let span: String = chars[other.span.start..other.span.end].iter().collect();
+    assert_eq!(
+        span, other.evidence,
+        "the conflict's evidence is cut from the text"
+    );
+}

@@ -157,14 +157,38 @@ fn score(c: &Candidate) -> f32 {
     c.change.confidence + if c.explicit { 0.1 } else { 0.0 } + status_rank(c.change.status)
 }
 
-fn merge_group(mut group: Vec<Candidate>) -> Candidate {
+/// True when two statements of one change cannot both hold: one says the
+/// term stops and the other that it goes on, they disagree on exclusivity,
+/// or they name different end years.
+fn contradicts(a: &TermChange, b: &TermChange) -> bool {
+    use Status as S;
+    let stops = |s: S| matches!(s, S::Ended | S::Withdrawn | S::Retired);
+    let goes_on = |s: S| matches!(s, S::Continues | S::Capped | S::Extended | S::Started);
+    let status = (stops(a.status) && goes_on(b.status)) || (goes_on(a.status) && stops(b.status));
+    let exclusive = matches!((a.exclusive, b.exclusive), (Some(x), Some(y)) if x != y);
+    let year = |u: &Option<String>| u.as_deref().and_then(|u| u.get(..4)).map(str::to_string);
+    let until = matches!((year(&a.until), year(&b.until)), (Some(x), Some(y)) if x != y);
+    status || exclusive || until
+}
+
+/// The best-supported statement of a change, and the statements that
+/// contradict it.
+fn merge_group(mut group: Vec<Candidate>) -> (Candidate, Vec<Candidate>) {
     group.sort_by(|a, b| {
         score(b)
             .total_cmp(&score(a))
             .then(a.norm_span.0.cmp(&b.norm_span.0))
     });
     let mut best = group[0].clone();
-    for o in &group[1..] {
+    let conflicts: Vec<Candidate> = group[1..]
+        .iter()
+        .filter(|o| contradicts(&group[0].change, &o.change))
+        .cloned()
+        .collect();
+    for o in group[1..]
+        .iter()
+        .filter(|o| !contradicts(&group[0].change, &o.change))
+    {
         let b = &mut best.change;
         if b.until.is_none() {
             b.until.clone_from(&o.change.until);
@@ -179,7 +203,7 @@ fn merge_group(mut group: Vec<Candidate>) -> Candidate {
     // Several statements of the same change raise confidence a little.
     let n = group.len() as f32;
     best.change.confidence = (best.change.confidence + 0.02 * (n - 1.0)).min(0.99);
-    best
+    (best, conflicts)
 }
 
 /// Merges duplicates, fills evidence and character spans, sorts by position.
@@ -240,19 +264,29 @@ pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
             }
         }
     }
-    let mut merged: Vec<Candidate> = groups.into_iter().map(merge_group).collect();
-    merged.sort_by_key(|c| c.norm_span);
+    let mut merged: Vec<(Candidate, bool)> = Vec::new();
+    for group in groups {
+        let (best, conflicts) = merge_group(group);
+        merged.push((best, false));
+        merged.extend(
+            conflicts
+                .into_iter()
+                .filter(|c| !c.denial)
+                .map(|c| (c, true)),
+        );
+    }
+    merged.sort_by_key(|(c, _)| c.norm_span);
     // Byte offsets in the original, then characters in one pass.
     let mut offs: Vec<usize> = merged
         .iter()
-        .flat_map(|c| [t.orig(c.norm_span.0), t.orig(c.norm_span.1)])
+        .flat_map(|(c, _)| [t.orig(c.norm_span.0), t.orig(c.norm_span.1)])
         .collect();
     offs.sort_unstable();
     offs.dedup();
     let chars = char_offsets(t.original, &offs);
     let to_char = |b: usize| chars[offs.binary_search(&b).unwrap_or(0)];
     let mut out = Extraction::default();
-    for mut c in merged {
+    for (mut c, conflict) in merged {
         let (s, e) = (t.orig(c.norm_span.0), t.orig(c.norm_span.1));
         c.change.evidence = t.original.get(s..e).unwrap_or("").to_string();
         c.change.span.start = to_char(s);
@@ -260,7 +294,9 @@ pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
         c.change.parties.sort();
         c.change.parties.dedup();
         c.change.confidence = (c.change.confidence * 100.0).round() / 100.0;
-        if c.denial {
+        if conflict {
+            out.conflicts.push(c.change);
+        } else if c.denial {
             out.denials.push(c.change);
         } else {
             out.changes.push(c.change);

@@ -136,9 +136,12 @@ pub async fn save_extractions(
             .bind(revision_id)
             .execute(&mut *tx)
             .await?;
+        // A contradicting statement is a report like any other: correlate
+        // sees both sides of the article and marks the event disputed.
         let rows = extraction
             .changes
             .iter()
+            .chain(&extraction.conflicts)
             .map(|c| (c, false))
             .chain(extraction.denials.iter().map(|c| (c, true)));
         for (change, denial) in rows {
