@@ -166,6 +166,7 @@ fn store_round_trip(n: usize) {
                     .filter(|r| r.denial)
                     .map(|r| r.change.clone())
                     .collect(),
+                conflicts: Vec::new(),
             };
             changes::save_extractions(&store, &[(rev, ex)], r.published)
                 .await

@@ -246,7 +246,7 @@ async fn seed(dir: &Path) {
         let c = c.clone();
         termwatch::pipeline::extract::run_with(&s, day(d), move |_| Extraction {
             changes: vec![c.clone()],
-            denials: vec![],
+            ..Extraction::default()
         })
         .await
         .unwrap();
