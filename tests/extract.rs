@@ -420,7 +420,10 @@ fn command_reads_stdin_and_explains_an_unreachable_url() {
         .expect("runs");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("could not fetch http://127.0.0.1:1/post"), "{err}");
+    assert!(
+        err.contains("could not fetch http://127.0.0.1:1/post"),
+        "{err}"
+    );
 }
 
 proptest! {
@@ -491,4 +494,28 @@ async fn extract_command_fetches_a_url() {
         server.hits().iter().any(|h| h.path == "/robots.txt"),
         "robots.txt asked first"
     );
+}
+
+#[test]
+fn filler_without_triggers_yields_nothing_and_a_late_trigger_is_still_read() {
+    let filler = "The team shipped a new dashboard this week. Readers asked about keyboard shortcuts, and the docs now cover them.\n\n";
+    let quiet = extract::extract(
+        &article(&filler.repeat(20), "2026-05-01"),
+        &Config::default(),
+    );
+    assert!(quiet.changes.is_empty() && quiet.denials.is_empty());
+
+    let mut text = filler.repeat(20);
+    text.push_str(
+        "Marrow Systems will stop sharing revenue with Tessellate AI from next quarter.\n",
+    );
+    let x = extract::extract(&article(&text, "2026-05-01"), &Config::default());
+    let rs = x
+        .changes
+        .iter()
+        .find(|c| c.kind == ChangeKind::RevenueShare)
+        .expect("the revenue-share sentence after the filler is read");
+    assert_eq!(rs.payer.as_deref(), Some("Marrow Systems"));
+    assert_eq!(rs.payee.as_deref(), Some("Tessellate AI"));
+    assert_eq!(rs.status, Status::Ended);
 }
