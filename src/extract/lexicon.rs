@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::model::{ChangeKind, Status};
 
@@ -482,6 +482,9 @@ impl Lexicon {
             .collect();
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            // Scanned once per article: a full DFA trades a little memory,
+            // built once per engine, for the fastest per-byte search.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&order)
             .expect("the static lexicon builds");
         Lexicon { ac, pats }
