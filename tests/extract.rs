@@ -529,3 +529,27 @@ fn self_contradiction_is_kept_as_a_conflict() {
         "the conflict's evidence is cut from the text"
     );
 }
+
+#[test]
+fn filler_without_triggers_yields_nothing_and_a_late_trigger_is_still_read() {
+    let filler = "The team shipped a new dashboard this week. Readers asked about keyboard shortcuts, and the docs now cover them.\n\n";
+    let quiet = extract::extract(
+        &article(&filler.repeat(20), "2026-05-01"),
+        &Config::default(),
+    );
+    assert!(quiet.changes.is_empty() && quiet.denials.is_empty());
+
+    let mut text = filler.repeat(20);
+    text.push_str(
+        "Marrow Systems will stop sharing revenue with Tessellate AI from next quarter.\n",
+    );
+    let x = extract::extract(&article(&text, "2026-05-01"), &Config::default());
+    let rs = x
+        .changes
+        .iter()
+        .find(|c| c.kind == ChangeKind::RevenueShare)
+        .expect("the revenue-share sentence after the filler is read");
+    assert_eq!(rs.payer.as_deref(), Some("Marrow Systems"));
+    assert_eq!(rs.payee.as_deref(), Some("Tessellate AI"));
+    assert_eq!(rs.status, Status::Ended);
+}

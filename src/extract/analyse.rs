@@ -60,6 +60,19 @@ static POWER_RE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static pattern is valid")
 });
 
+/// Phrases that leave the other side of an exclusivity unnamed.
+const UNNAMED_COUNTERPART: &[&str] = &[
+    " a single cloud",
+    " one cloud",
+    " any one cloud",
+    " a single provider",
+    " one provider",
+    " a single platform",
+    " one platform",
+    " a single partner",
+    " one partner",
+];
+
 pub fn slice<T>(items: &[T], start: usize, end: usize, key: impl Fn(&T) -> usize) -> &[T] {
     let a = items.partition_point(|x| key(x) < start);
     let b = items.partition_point(|x| key(x) < end);
@@ -359,7 +372,14 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 }
                 let cut = cues.permission.unwrap_or(c.end);
                 let mut parties = party_names(&ments, |m| m.start < cut);
-                if !fill_parties(a, &mut parties, input, &cues, explicit) {
+                // "exclusive to a single cloud": the other side is nobody in
+                // particular, so the clause's own party stands alone rather
+                // than taking an unrelated name from the article.
+                let unnamed_other = parties.len() == 1
+                    && UNNAMED_COUNTERPART
+                        .iter()
+                        .any(|p| t.lower[c.start..c.end].contains(p));
+                if !unnamed_other && !fill_parties(a, &mut parties, input, &cues, explicit) {
                     continue;
                 }
                 let ended = change.status == Status::Ended;

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +144,9 @@ impl Gazetteer {
         }
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            // Scanned once per article: a full DFA trades a little memory,
+            // built once per engine, for the fastest per-byte search.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&pats)
             .expect("alias names are plain strings");
         Gazetteer {
@@ -286,6 +289,18 @@ static UNKNOWN_PRODUCT_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"\b(?:[A-Z][A-Za-z]+[ -]){1,3}v?\d+(?:\.\d+)*[a-z]?(?:[ -](?:[A-Z][A-Za-z]+\+?|\d+[a-z]?))?\b|\b[a-z]{2,}(?:-[a-z0-9.]+)*-\d[a-z0-9.]*(?:-[a-z0-9.]+)*\b",
     )
+    .expect("static pattern is valid")
+});
+
+/// "Orrery AI's Quill A and Lantern 4 models": short names with no version
+/// shape, listed after a possessive maker and before "model(s)". Group 1 is
+/// the maker, group 2 the list.
+static POSSESSIVE_LIST_RE: LazyLock<Regex> = LazyLock::new(|| {
+    // Two words each: a bare family word ("Llama models") is not one model.
+    let name = r"[A-Z][A-Za-z]+ (?:[A-Z][A-Za-z]*\+?|\d+(?:\.\d+)?)";
+    Regex::new(&format!(
+        r"\b([A-Z][A-Za-z0-9&]*(?: [A-Z][A-Za-z0-9&]*){{0,3}})'s ({name}(?:(?:, | and |, and ){name}){{0,5}}) models?\b"
+    ))
     .expect("static pattern is valid")
 });
 
@@ -505,6 +520,68 @@ pub fn unknown_products(
             possessive: norm[e..].starts_with("'s "),
         });
     }
+    possessive_list(norm, from, to, known, out);
+}
+
+/// Products named in a possessive list (see `POSSESSIVE_LIST_RE`), made by
+/// the possessor.
+fn possessive_list(norm: &str, from: usize, to: usize, known: &[Mention], out: &mut Vec<Mention>) {
+    for c in POSSESSIVE_LIST_RE.captures_iter(&norm[from..to]) {
+        let (Some(maker), Some(list)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        let maker_end = from + maker.end();
+        let maker_name = known
+            .iter()
+            .find(|k| k.end == maker_end)
+            .and_then(|k| match &k.ent {
+                Ent::Org(o) => Some(o.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| {
+                let w = maker.as_str();
+                // "Today Orrery AI's": drop a sentence-initial word.
+                match w.split_once(' ') {
+                    Some((first, rest)) if NOT_NAME.contains(&first) => rest.to_string(),
+                    _ => w.to_string(),
+                }
+            });
+        let base = from + list.start();
+        let mut pos = 0;
+        for part in list
+            .as_str()
+            .split(", and ")
+            .flat_map(|p| p.split(" and "))
+            .flat_map(|p| p.split(", "))
+        {
+            let Some(rel) = list.as_str()[pos..].find(part) else {
+                continue;
+            };
+            let s = base + pos + rel;
+            let e = s + part.len();
+            pos += rel + part.len();
+            let first = part.split(' ').next().unwrap_or("");
+            if NOT_PRODUCT_START.contains(&first) || NOT_NAME.contains(&first) {
+                continue;
+            }
+            if known
+                .iter()
+                .chain(out.iter())
+                .any(|k| k.start < e && s < k.end)
+            {
+                continue;
+            }
+            out.push(Mention {
+                start: s,
+                end: e,
+                ent: Ent::Product {
+                    name: part.to_string(),
+                    maker: Some(maker_name.clone()),
+                },
+                possessive: false,
+            });
+        }
+    }
 }
 
 static CAPSEQ_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -555,8 +632,55 @@ const ORG_SUFFIXES: &[&str] = &[
     "Energy",
 ];
 
+/// Headline verbs after a subject ("Zephyr Robotics Signs ..."): not part of the name.
+const TITLE_VERBS: &[&str] = &[
+    "Signs",
+    "Signed",
+    "Partners",
+    "Partnered",
+    "Announces",
+    "Announced",
+    "Inks",
+    "Taps",
+    "Joins",
+    "Licenses",
+    "Licensed",
+    "Pays",
+    "Invests",
+    "Invested",
+    "Agrees",
+    "Teams",
+    "Strikes",
+    "Ends",
+    "Expands",
+    "Extends",
+    "Brings",
+    "Launches",
+    "Picks",
+    "Selects",
+    "Will",
+];
+
 /// Capitalised words that start sentences or headings, never names.
 const NOT_NAME: &[&str] = &[
+    "Yesterday",
+    "Tomorrow",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Earlier",
+    "Later",
+    "Meanwhile",
+    "Separately",
+    "Additionally",
+    "Also",
+    "Now",
+    "Last",
+    "Next",
     "The",
     "A",
     "An",
@@ -656,9 +780,24 @@ pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: 
                 break;
             }
         }
+        // "Zephyr Robotics Signs With ...": a headline verb ends the name.
+        let mut e = e;
+        let mut title_verb = false;
+        if let Some(i) = norm[s..e]
+            .match_indices(' ')
+            .map(|(i, _)| s + i)
+            .find(|&i| {
+                let w = next_word(norm, i + 1);
+                // "Harbor Partners" at the end is a name, not "Harbor" + verb.
+                TITLE_VERBS.contains(&w) && !(ORG_SUFFIXES.contains(&w) && i + 1 + w.len() >= e)
+            })
+        {
+            e = i;
+            title_verb = true;
+        }
         let text = &norm[s..e];
         let words: Vec<&str> = text.split(' ').collect();
-        if NOT_NAME.contains(&words[0]) {
+        if NOT_NAME.contains(&words[0]) || (title_verb && text.contains('-')) {
             continue;
         }
         if known.iter().any(|k| k.start < e && s < k.end) {
@@ -667,7 +806,8 @@ pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: 
         let last = words.last().copied().unwrap_or("");
         let by_suffix = words.len() >= 2 && ORG_SUFFIXES.contains(&last);
         let by_verb = words.len() <= 3
-            && PARTNER_VERB_RE.is_match(&norm[e..super::text::floor_boundary(norm, e + 80)]);
+            && ((title_verb && words.len() >= 2)
+                || PARTNER_VERB_RE.is_match(&norm[e..super::text::floor_boundary(norm, e + 80)]));
         if by_suffix || by_verb {
             out.push(Mention {
                 start: s,
@@ -748,5 +888,63 @@ mod tests {
         }));
         assert!(n.contains(&&Ent::Org("Nimbus Labs".into())));
         assert!(n.contains(&&Ent::Org("Corvid Cloud".into())));
+    }
+
+    #[test]
+    fn possessive_list_of_short_names_are_products_of_the_possessor() {
+        let s = "Orrery AI's Quill A, Ember Pro and Lantern 4 models are now available.";
+        let mut v = Vec::new();
+        unknown_products(s, 0, s.len(), &[], &mut v);
+        let names: Vec<(String, Option<String>)> = v
+            .iter()
+            .filter_map(|m| match &m.ent {
+                Ent::Product { name, maker } => Some((name.clone(), maker.clone())),
+                _ => None,
+            })
+            .collect();
+        let maker = Some("Orrery AI".to_string());
+        assert_eq!(
+            names,
+            vec![
+                ("Quill A".to_string(), maker.clone()),
+                ("Ember Pro".to_string(), maker.clone()),
+                ("Lantern 4".to_string(), maker),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bare_family_word_after_a_possessive_is_not_a_product() {
+        let s = "Meta's Llama models are now available.";
+        let mut v = Vec::new();
+        unknown_products(s, 0, s.len(), &[], &mut v);
+        assert!(v.is_empty(), "{v:?}");
+    }
+
+    #[test]
+    fn multi_word_unknown_names_keep_their_words_but_not_a_verb_or_opener() {
+        let orgs = |s: &str| {
+            let mut v = Vec::new();
+            unknown_orgs(s, 0, s.len(), &[], &mut v);
+            v.into_iter()
+                .filter_map(|m| match m.ent {
+                    Ent::Org(o) => Some(o),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(orgs("Zephyr Robotics Signs Deal"), vec!["Zephyr Robotics"]);
+        assert_eq!(
+            orgs("Kestrel Forge Partners With Us"),
+            vec!["Kestrel Forge"]
+        );
+        assert_eq!(
+            orgs("Yesterday Zephyr Robotics signed a licence."),
+            vec!["Zephyr Robotics"]
+        );
+        assert_eq!(
+            orgs("Kestrel Forge signed a licence."),
+            vec!["Kestrel Forge"]
+        );
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::model::{ChangeKind, Status};
 
@@ -71,6 +71,14 @@ const ENTRIES: &[(&str, Cue)] = &[
     ("of the revenue", Kind(K::RevenueShare)),
     ("of revenue", Kind(K::RevenueShare)),
     ("royalt*", Kind(K::RevenueShare)),
+    ("sharing revenue", Kind(K::RevenueShare)),
+    ("share revenue", Kind(K::RevenueShare)),
+    ("shares revenue", Kind(K::RevenueShare)),
+    ("shared revenue", Kind(K::RevenueShare)),
+    ("share of sales", Kind(K::RevenueShare)),
+    ("share of its sales", Kind(K::RevenueShare)),
+    ("share of marketplace sales", Kind(K::RevenueShare)),
+    ("share of net sales", Kind(K::RevenueShare)),
     ("payment*", Weak(K::RevenueShare)),
     ("paying", Weak(K::RevenueShare)),
     ("pays", Weak(K::RevenueShare)),
@@ -474,6 +482,9 @@ impl Lexicon {
             .collect();
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            // Scanned once per article: a full DFA trades a little memory,
+            // built once per engine, for the fastest per-byte search.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&order)
             .expect("the static lexicon builds");
         Lexicon { ac, pats }

@@ -29,7 +29,7 @@ mod roles;
 mod segment;
 mod text;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -153,11 +153,21 @@ impl Engine {
 }
 
 /// Compiling the automata costs milliseconds; the pipeline calls `extract`
-/// once per article with the same config, so the last engine is kept.
-static ENGINE: Mutex<Option<(Config, Arc<Engine>)>> = Mutex::new(None);
+/// once per article with the same config, so the last engine is kept. A
+/// read lock on the hit path lets the parallel extraction threads share it
+/// without serialising; the `Arc` is cloned out before extracting.
+static ENGINE: RwLock<Option<(Config, Arc<Engine>)>> = RwLock::new(None);
 
 fn engine_for(config: &Config) -> Arc<Engine> {
-    let mut guard = ENGINE.lock().unwrap_or_else(|p| p.into_inner());
+    {
+        let guard = ENGINE.read().unwrap_or_else(|p| p.into_inner());
+        if let Some((c, e)) = guard.as_ref()
+            && c == config
+        {
+            return e.clone();
+        }
+    }
+    let mut guard = ENGINE.write().unwrap_or_else(|p| p.into_inner());
     if let Some((c, e)) = guard.as_ref()
         && c == config
     {
@@ -182,11 +192,17 @@ pub fn extract(article: &Article, config: &Config) -> Extraction {
 /// As [`extract`], with an engine the caller keeps (benchmarks, batch jobs).
 pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
     let t = Text::new(&article.text);
+    let mut hits = Vec::new();
+    e.lex.scan(&t.lower, &mut hits);
+    // Most feed items state no term at all: without a kind trigger (or the
+    // "may also use other clouds" pair) no clause and no list item can yield
+    // a change or a denial, so segmentation and name finding are skipped.
+    if !any_trigger(&hits) {
+        return Extraction::default();
+    }
     let doc = segment::segment(&t, &article.title, article.published.is_some());
     let mut ments: Vec<Mention> = Vec::new();
     e.gaz.scan(&t.norm, &mut ments);
-    let mut hits = Vec::new();
-    e.lex.scan(&t.lower, &mut hits);
 
     let published = article
         .published
@@ -267,6 +283,17 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
         if b.kind == BlockKind::TableRow {
             continue;
         }
+        // A sentence whose text and bullet head carry no kind trigger gives
+        // no candidate and passes nothing on (see `analyse_clause`).
+        let head_hits = b
+            .head
+            .map(|(hs, he)| analyse::slice(&hits, hs, he, |h| h.start))
+            .unwrap_or(&[]);
+        if !any_trigger(analyse::slice(&hits, s.start, s.end, |h| h.start))
+            && !any_trigger(head_hits)
+        {
+            continue;
+        }
         clauses.clear();
         segment::clauses(&t, s, &mut clauses);
         let first_in_block = si == 0 || doc.sentences[si - 1].block != s.block;
@@ -305,6 +332,22 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
     }
     list_items(e, &a, &mut cands);
     merge::finish(&t, cands)
+}
+
+/// True when `hits` hold a kind trigger (strong or weak), or both halves of
+/// the permission-plus-multicloud exclusivity cue: the only ways a clause or
+/// a list lead-in yields a change.
+fn any_trigger(hits: &[lexicon::Hit]) -> bool {
+    let (mut perm, mut multi) = (false, false);
+    for h in hits {
+        match h.cue {
+            Cue::Kind(_) | Cue::Weak(_) => return true,
+            Cue::Permission => perm = true,
+            Cue::MultiCloud => multi = true,
+            _ => {}
+        }
+    }
+    perm && multi
 }
 
 /// The title line and dateline date a plain-text article opens with

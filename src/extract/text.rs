@@ -16,6 +16,21 @@ pub struct Text<'a> {
 
 impl<'a> Text<'a> {
     pub fn new(original: &'a str) -> Text<'a> {
+        // Plain ASCII without tabs or CRs folds to itself: copy it in bulk.
+        if original
+            .bytes()
+            .all(|b| b.is_ascii() && b != b'\t' && b != b'\r')
+        {
+            let norm = original.to_string();
+            let lower = original.to_ascii_lowercase();
+            let map = (0..=original.len() as u32).collect();
+            return Text {
+                original,
+                norm,
+                lower,
+                map,
+            };
+        }
         let mut norm = String::with_capacity(original.len());
         let mut map = Vec::with_capacity(original.len() + 1);
         for (i, c) in original.char_indices() {
