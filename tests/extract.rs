@@ -417,7 +417,10 @@ fn command_reads_stdin_and_explains_an_unreachable_url() {
         .expect("runs");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("could not fetch http://127.0.0.1:1/post"), "{err}");
+    assert!(
+        err.contains("could not fetch http://127.0.0.1:1/post"),
+        "{err}"
+    );
 }
 
 proptest! {
