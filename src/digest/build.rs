@@ -147,6 +147,9 @@ pub fn clean_line(s: &str) -> String {
 
 /// Control characters to spaces, runs of whitespace to one space.
 pub fn clean_line_unbounded(s: &str) -> String {
+    if is_clean_line(s) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     for word in s.split(|c: char| c.is_whitespace() || c.is_control()) {
         if word.is_empty() {
@@ -158,4 +161,15 @@ pub fn clean_line_unbounded(s: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// True when `clean_line_unbounded` would return `s` unchanged: ASCII with
+/// no control characters, no whitespace but single inner spaces. Most text
+/// already is, and checking is much cheaper than rebuilding it.
+pub(crate) fn is_clean_line(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.first() != Some(&b' ')
+        && b.last() != Some(&b' ')
+        && b.iter().all(|&c| c == b' ' || (c > b' ' && c < 0x7f))
+        && !s.contains("  ")
 }

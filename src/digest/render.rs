@@ -4,13 +4,15 @@
 //! built into the binary; a template that does not compile or render is a
 //! `check` problem with file and line, not a failed send.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use crate::config::Problem;
-use crate::model::{Digest, DigestItem, Severity};
+use crate::model::{Action, Digest, DigestItem, Event, Severity};
 
 /// Template file names, in the templates directory.
 pub const TEMPLATE_NAMES: [&str; 3] = ["digest.html", "digest.txt", "digest.json"];
@@ -47,24 +49,95 @@ pub enum Error {
 pub struct Renderer {
     env: Environment<'static>,
     files: [PathBuf; 3],
+    /// Each event's template value and JSON, by event id. One step renders
+    /// the same events for thousands of clients; converting each event once
+    /// instead of once per digest is most of the rendering time saved.
+    events: RwLock<HashMap<String, Arc<PreparedEvent>>>,
+    /// The JSON template is the built-in one, which wraps `digest_json`
+    /// (serde_json output) in fixed text: its output is valid JSON by
+    /// construction, so re-parsing every body to check it is skipped.
+    json_built_in: bool,
+}
+
+/// Past this many cached events the cache starts over, so a long-lived
+/// renderer cannot grow without bound.
+const MAX_CACHED_EVENTS: usize = 20_000;
+
+/// One event converted for the templates; `event` is kept to check that a
+/// cached entry is for exactly this version of the event.
+#[derive(Debug)]
+struct PreparedEvent {
+    event: Event,
+    value: Value,
+    json: String,
 }
 
 #[derive(Serialize)]
-struct Group<'a> {
+struct Group {
     label: &'static str,
     severity: Severity,
     colour: &'static str,
-    items: &'a [DigestItem],
+    items: Value,
+}
+
+/// A `DigestItem` as the templates see it (same fields, same order), with
+/// the event already converted.
+#[derive(Serialize)]
+struct ItemView<'a> {
+    event: &'a Value,
+    change: &'a str,
+    urgency: Severity,
+    reasons: &'a [String],
+    actions: &'a [Action],
+    headline: &'a str,
+}
+
+/// A `Digest` as the templates see it (same fields, same order).
+#[derive(Serialize)]
+struct DigestView<'a> {
+    id: &'a str,
+    client_id: &'a str,
+    client_name: &'a str,
+    role: &'a str,
+    window_start: jiff::Timestamp,
+    window_end: jiff::Timestamp,
+    generated_at: jiff::Timestamp,
+    subject: &'a str,
+    items: &'a Value,
+    immediate: bool,
+}
+
+/// The digest's fields before `items`, for the JSON body.
+#[derive(Serialize)]
+struct DigestHead<'a> {
+    id: &'a str,
+    client_id: &'a str,
+    client_name: &'a str,
+    role: &'a str,
+    window_start: jiff::Timestamp,
+    window_end: jiff::Timestamp,
+    generated_at: jiff::Timestamp,
+    subject: &'a str,
+}
+
+/// An item's fields after `event`, for the JSON body.
+#[derive(Serialize)]
+struct ItemTail<'a> {
+    change: &'a str,
+    urgency: Severity,
+    reasons: &'a [String],
+    actions: &'a [Action],
+    headline: &'a str,
 }
 
 #[derive(Serialize)]
 struct Context<'a> {
-    digest: &'a Digest,
+    digest: Value,
     /// The digest as JSON, already serialised (serde_json is many times
     /// faster than rebuilding it through template values); marked safe.
     digest_json: Value,
-    groups: Vec<Group<'a>>,
-    period: String,
+    groups: Vec<Group>,
+    period: &'a str,
 }
 
 impl Renderer {
@@ -84,6 +157,7 @@ impl Renderer {
         env.add_filter("oneline", oneline);
         let mut problems = Vec::new();
         let mut files: [PathBuf; 3] = Default::default();
+        let mut json_built_in = false;
         for (i, name) in TEMPLATE_NAMES.iter().enumerate() {
             let path = config.templates_dir.join(name);
             let (source, shown) = match std::fs::read_to_string(&path) {
@@ -93,13 +167,21 @@ impl Renderer {
                     PathBuf::from(format!("<built-in {name}>")),
                 ),
             };
+            if i == 2 {
+                json_built_in = source == BUILT_IN[2];
+            }
             if let Err(e) = env.add_template_owned(*name, source) {
                 problems.push(template_problem(&shown, &e));
             }
             files[i] = shown;
         }
         if problems.is_empty() {
-            Ok(Renderer { env, files })
+            Ok(Renderer {
+                env,
+                files,
+                events: RwLock::new(HashMap::new()),
+                json_built_in,
+            })
         } else {
             Err(problems)
         }
@@ -107,15 +189,51 @@ impl Renderer {
 
     /// Renders all three bodies. `timezone` is the client's, for the period line.
     pub fn render(&self, digest: &Digest, timezone: &str) -> Result<Rendered, Error> {
-        let digest_json = serde_json::to_string(digest).map_err(|source| Error::NotJson {
+        let not_json = |source| Error::NotJson {
             file: self.files[2].clone(),
             source,
-        })?;
+        };
+        let prepared = digest
+            .items
+            .iter()
+            .map(|i| self.prepared(&i.event))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(not_json)?;
+        let digest_json = digest_json(digest, &prepared).map_err(not_json)?;
+        let items: Vec<Value> = digest
+            .items
+            .iter()
+            .zip(&prepared)
+            .map(|(i, p)| {
+                Value::from(minijinja::value::Serde(ItemView {
+                    event: &p.value,
+                    change: &i.change,
+                    urgency: i.urgency,
+                    reasons: &i.reasons,
+                    actions: &i.actions,
+                    headline: &i.headline,
+                }))
+            })
+            .collect();
+        let groups = groups(&digest.items, &items);
+        let items = Value::from(items);
+        let period = period(digest, timezone);
         let ctx = Value::from(minijinja::value::Serde(Context {
-            digest,
+            digest: Value::from(minijinja::value::Serde(DigestView {
+                id: &digest.id,
+                client_id: &digest.client_id,
+                client_name: &digest.client_name,
+                role: &digest.role,
+                window_start: digest.window_start,
+                window_end: digest.window_end,
+                generated_at: digest.generated_at,
+                subject: &digest.subject,
+                items: &items,
+                immediate: digest.immediate,
+            })),
             digest_json: Value::from_safe_string(digest_json),
-            groups: groups(&digest.items),
-            period: period(digest, timezone),
+            groups,
+            period: &period,
         }));
         let one = |i: usize| -> Result<String, Error> {
             self.env
@@ -124,7 +242,9 @@ impl Renderer {
                 .map_err(|e| Error::Template(template_problem(&self.files[i], &e)))
         };
         let json = one(2)?;
-        if let Err(source) = serde_json::from_str::<serde::de::IgnoredAny>(&json) {
+        if !self.json_built_in
+            && let Err(source) = serde_json::from_str::<serde::de::IgnoredAny>(&json)
+        {
             return Err(Error::NotJson {
                 file: self.files[2].clone(),
                 source,
@@ -136,6 +256,75 @@ impl Renderer {
             json,
         })
     }
+
+    /// The cached conversion of `event`, made on first use.
+    fn prepared(&self, event: &Event) -> Result<Arc<PreparedEvent>, serde_json::Error> {
+        // A poisoned lock only means another thread panicked mid-insert;
+        // the map itself is still sound.
+        let cached = self
+            .events
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&event.id)
+            .cloned();
+        if let Some(p) = cached.filter(|p| p.event == *event) {
+            return Ok(p);
+        }
+        let p = Arc::new(PreparedEvent {
+            json: serde_json::to_string(event)?,
+            value: Value::from(minijinja::value::Serde(event)),
+            event: event.clone(),
+        });
+        let mut map = self.events.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_CACHED_EVENTS {
+            map.clear();
+        }
+        map.insert(event.id.clone(), p.clone());
+        Ok(p)
+    }
+}
+
+/// `serde_json::to_string(digest)`, with each event's JSON spliced in from
+/// the cache instead of serialised again.
+fn digest_json(
+    digest: &Digest,
+    events: &[Arc<PreparedEvent>],
+) -> Result<String, serde_json::Error> {
+    let head = serde_json::to_string(&DigestHead {
+        id: &digest.id,
+        client_id: &digest.client_id,
+        client_name: &digest.client_name,
+        role: &digest.role,
+        window_start: digest.window_start,
+        window_end: digest.window_end,
+        generated_at: digest.generated_at,
+        subject: &digest.subject,
+    })?;
+    let size: usize = events.iter().map(|e| e.json.len() + 512).sum();
+    let mut out = String::with_capacity(head.len() + size + 64);
+    // `head` is a JSON object: reopen it to append the remaining fields.
+    out.push_str(&head[..head.len() - 1]);
+    out.push_str(",\"items\":[");
+    for (n, (item, event)) in digest.items.iter().zip(events).enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"event\":");
+        out.push_str(&event.json);
+        let tail = serde_json::to_string(&ItemTail {
+            change: &item.change,
+            urgency: item.urgency,
+            reasons: &item.reasons,
+            actions: &item.actions,
+            headline: &item.headline,
+        })?;
+        out.push(',');
+        out.push_str(&tail[1..]);
+    }
+    out.push_str("],\"immediate\":");
+    out.push_str(if digest.immediate { "true" } else { "false" });
+    out.push('}');
+    Ok(out)
 }
 
 /// Every problem in the templates: syntax errors, and errors rendering a
@@ -166,8 +355,9 @@ fn template_problem(file: &Path, e: &minijinja::Error) -> Problem {
     )
 }
 
-/// Items are sorted most urgent first, so each group is one slice.
-fn groups(items: &[DigestItem]) -> Vec<Group<'_>> {
+/// Items are sorted most urgent first, so each group is one slice;
+/// `values` are the items as template values, in the same order.
+fn groups(items: &[DigestItem], values: &[Value]) -> Vec<Group> {
     let band = |s: Severity| match s {
         Severity::Critical => 0,
         Severity::High => 1,
@@ -192,7 +382,7 @@ fn groups(items: &[DigestItem]) -> Vec<Group<'_>> {
             label,
             severity: items[start].urgency,
             colour,
-            items: &items[start..start + len],
+            items: Value::from(values[start..start + len].to_vec()),
         });
         start += len;
     }
@@ -223,5 +413,64 @@ fn safe_url(url: String) -> String {
 
 /// Scraped text on one line, without control characters.
 fn oneline(s: String) -> String {
-    super::build::clean_line_unbounded(&s)
+    if super::build::is_clean_line(&s) {
+        s
+    } else {
+        super::build::clean_line_unbounded(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn renderer() -> Renderer {
+        Renderer::load(&super::super::Config {
+            templates_dir: PathBuf::from("/nonexistent"),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn oneline_keeps_clean_text_and_cleans_the_rest() {
+        assert_eq!(
+            oneline("Nimbus Labs & Corvid".into()),
+            "Nimbus Labs & Corvid"
+        );
+        assert_eq!(oneline(" a\r\nb\t c  d ".into()), "a b c d");
+        assert_eq!(oneline("a\u{7f}b\u{a0}c".into()), "a b c");
+        assert_eq!(oneline(String::new()), "");
+    }
+
+    #[test]
+    fn spliced_json_equals_serde_json_of_the_digest() {
+        let r = renderer();
+        let mut d = super::super::sample::sample_digest();
+        d.immediate = true;
+        let prepared: Vec<_> = d
+            .items
+            .iter()
+            .map(|i| r.prepared(&i.event).unwrap())
+            .collect();
+        let ours = digest_json(&d, &prepared).unwrap();
+        assert_eq!(ours, serde_json::to_string(&d).unwrap());
+    }
+
+    #[test]
+    fn cached_event_is_not_reused_once_the_event_changes() {
+        let r = renderer();
+        let mut d = super::super::sample::sample_digest();
+        let first = r.render(&d, "UTC").unwrap();
+        assert_eq!(r.render(&d, "UTC").unwrap(), first);
+        d.items[0].event.sources[0].evidence = "Revised <b>wording</b> of the terms".into();
+        let second = r.render(&d, "UTC").unwrap();
+        assert!(
+            second.html.contains("Revised &lt;b&gt;wording"),
+            "{}",
+            second.html
+        );
+        assert!(second.json.contains("Revised <b>wording"));
+        assert!(!first.html.contains("Revised"));
+    }
 }

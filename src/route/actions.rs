@@ -1,7 +1,10 @@
 //! Playbook rules applied to one event for one client: which rules match and
 //! the actions they produce, with texts rendered from the rule's templates.
 
-use serde::Serialize;
+use std::sync::Arc;
+
+use minijinja::Value;
+use minijinja::value::{Enumerator, Object};
 
 use super::Routed;
 use super::playbook::{Anchor, CompiledRule, Playbook, Uses, template_name};
@@ -31,62 +34,130 @@ pub const CONTEXT_NAMES: &[&str] = &[
     "severity",
 ];
 
-/// What an action template sees. Every name is always present (absent event
-/// fields get a readable stand-in) so strict templates never fail at send time.
-#[derive(Debug, Serialize)]
-struct Context<'a> {
-    client: &'a str,
-    client_id: &'a str,
-    role: &'a str,
-    kind: &'a str,
-    status: &'a str,
-    parties: String,
-    vendor: &'a str,
-    product: &'a str,
-    platform: &'a str,
-    until: &'a str,
-    effective: &'a str,
-    licensor: &'a str,
-    licensee: &'a str,
-    payer: &'a str,
-    payee: &'a str,
-    regime: &'a str,
-    regimes: String,
-    residency: String,
-    due: &'a str,
-    severity: &'a str,
-    has_product: bool,
-    has_platform: bool,
-    has_until: bool,
+/// Every name in an action template's context, in a fixed order: the
+/// names of `CONTEXT_NAMES` plus the `has_*` flags.
+const KEYS: [&str; 23] = [
+    "client",
+    "client_id",
+    "role",
+    "kind",
+    "status",
+    "parties",
+    "vendor",
+    "product",
+    "platform",
+    "until",
+    "effective",
+    "licensor",
+    "licensee",
+    "payer",
+    "payee",
+    "regime",
+    "regimes",
+    "residency",
+    "due",
+    "severity",
+    "has_product",
+    "has_platform",
+    "has_until",
+];
+const REGIME: usize = 15;
+const DUE: usize = 18;
+const SEVERITY: usize = 19;
+
+/// What an action template sees: every name of `KEYS` is always present
+/// (absent event fields get a readable stand-in) so strict templates never
+/// fail at send time. A small object over prepared values rather than a
+/// serialised map: an item's values are made once and shared by all the
+/// rules that match it, only `regime`, `due` and `severity` differ per rule.
+#[derive(Debug)]
+struct Context {
+    values: [Value; 23],
+}
+
+impl Object for Context {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        KEYS.iter()
+            .position(|k| *k == key)
+            .map(|i| self.values[i].clone())
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(&KEYS)
+    }
 }
 
 /// A context with every name filled, used to test-render templates at load.
-pub(crate) fn sample_context() -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(Context {
-        client: "Sample Client",
-        client_id: "sample",
-        role: "msp",
-        kind: "license",
-        status: "non_exclusive",
-        parties: "Nimbus Labs and Corvid Cloud".into(),
-        vendor: "Nimbus Labs",
-        product: "Nimbus-7",
-        platform: "Corvid Cloud",
-        until: "2030",
-        effective: "2030-01-01",
-        licensor: "Nimbus Labs",
-        licensee: "Corvid Cloud",
-        payer: "Corvid Cloud",
-        payee: "Nimbus Labs",
-        regime: "GDPR",
-        regimes: "GDPR".into(),
-        residency: "eu".into(),
-        due: "2030-01-01",
-        severity: "high",
-        has_product: true,
-        has_platform: true,
-        has_until: true,
-    }))
+pub(crate) fn sample_context() -> Value {
+    let s = Value::from;
+    Value::from_object(Context {
+        values: [
+            s("Sample Client"),
+            s("sample"),
+            s("msp"),
+            s("license"),
+            s("non_exclusive"),
+            s("Nimbus Labs and Corvid Cloud"),
+            s("Nimbus Labs"),
+            s("Nimbus-7"),
+            s("Corvid Cloud"),
+            s("2030"),
+            s("2030-01-01"),
+            s("Nimbus Labs"),
+            s("Corvid Cloud"),
+            s("Corvid Cloud"),
+            s("Nimbus Labs"),
+            s("GDPR"),
+            s("GDPR"),
+            s("eu"),
+            s("2030-01-01"),
+            s("high"),
+            Value::from(true),
+            Value::from(true),
+            Value::from(true),
+        ],
+    })
+}
+
+/// The context values that depend only on the event and the client, in
+/// `KEYS` order (the per-rule ones are left undefined).
+fn item_values(event: &Event, client: &ClientProfile, routed: &Routed) -> [Value; 23] {
+    let vendor = routed
+        .vendor
+        .as_deref()
+        .or(event.parties.first().map(String::as_str))
+        .unwrap_or("the vendor");
+    let s = Value::from;
+    [
+        s(client.name.as_str()),
+        s(client.id.as_str()),
+        s(client.role.as_str()),
+        // Readable words in sentences: "non exclusive", "revenue share".
+        Value::from(event.kind.as_str().replace('_', " ")),
+        Value::from(event.status.as_str().replace('_', " ")),
+        Value::from(event.parties.join(" and ")),
+        s(vendor),
+        s(or(&event.product, "the affected products")),
+        s(or(&event.platform, "the named platform")),
+        s(or(&event.until, "the stated end date")),
+        s(or(&event.effective, "the effective date")),
+        s(or(&event.licensor, "the licensor")),
+        s(or(&event.licensee, "the licensee")),
+        s(or(&event.payer, "the payer")),
+        s(or(&event.payee, "the payee")),
+        Value::UNDEFINED,
+        Value::from(client.regimes.join(", ")),
+        Value::from(client.residency.join(", ")),
+        Value::UNDEFINED,
+        Value::UNDEFINED,
+        Value::from(event.product.is_some()),
+        Value::from(event.platform.is_some()),
+        Value::from(event.until.is_some()),
+    ]
 }
 
 /// The actions every matching rule produces, most severe first.
@@ -96,11 +167,15 @@ pub fn actions_for(
     client: &ClientProfile,
     routed: &Routed,
 ) -> Vec<Action> {
+    let mut base: Option<[Value; 23]> = None;
     let mut out: Vec<Action> = playbook
         .rules
         .iter()
         .filter(|r| rule_matches(r, event, client, routed))
-        .map(|r| render(playbook, r, event, client, routed))
+        .map(|r| {
+            let base = base.get_or_insert_with(|| item_values(event, client, routed));
+            render(playbook, r, event, client, base)
+        })
         .collect();
     out.sort_by_key(|a| std::cmp::Reverse(a.severity));
     out
@@ -156,7 +231,7 @@ fn render(
     r: &CompiledRule,
     event: &Event,
     client: &ClientProfile,
-    routed: &Routed,
+    base: &[Value; 23],
 ) -> Action {
     let due = r.due.and_then(|d| due_date(event, d.anchor, d.days));
     let due_text = due.as_deref().unwrap_or("no fixed date");
@@ -165,40 +240,12 @@ fn render(
     } else {
         matching_regime(r, client)
     };
-    let vendor = routed
-        .vendor
-        .as_deref()
-        .or(event.parties.first().map(String::as_str))
-        .unwrap_or("the vendor");
     let severity = r.rule.severity.unwrap_or(event.severity);
-    // Readable words in sentences: "non exclusive", "revenue share".
-    let kind = event.kind.as_str().replace('_', " ");
-    let status = event.status.as_str().replace('_', " ");
-    let ctx = minijinja::Value::from(minijinja::value::Serde(Context {
-        client: &client.name,
-        client_id: &client.id,
-        role: client.role.as_str(),
-        kind: &kind,
-        status: &status,
-        parties: event.parties.join(" and "),
-        vendor,
-        product: or(&event.product, "the affected products"),
-        platform: or(&event.platform, "the named platform"),
-        until: or(&event.until, "the stated end date"),
-        effective: or(&event.effective, "the effective date"),
-        licensor: or(&event.licensor, "the licensor"),
-        licensee: or(&event.licensee, "the licensee"),
-        payer: or(&event.payer, "the payer"),
-        payee: or(&event.payee, "the payee"),
-        regime: regime.unwrap_or("your compliance programme"),
-        regimes: client.regimes.join(", "),
-        residency: client.residency.join(", "),
-        due: due_text,
-        severity: severity.as_str(),
-        has_product: event.product.is_some(),
-        has_platform: event.platform.is_some(),
-        has_until: event.until.is_some(),
-    }));
+    let mut values = base.clone();
+    values[REGIME] = Value::from(regime.unwrap_or("your compliance programme"));
+    values[DUE] = Value::from(due_text);
+    values[SEVERITY] = Value::from(severity.as_str());
+    let ctx = Value::from_object(Context { values });
     let text = |field: &str, raw: &str| -> String {
         let name = template_name(&r.rule.id, field);
         let rendered = playbook
@@ -206,7 +253,7 @@ fn render(
             .get_template(&name)
             .and_then(|t| t.render(ctx.clone()));
         match rendered {
-            Ok(s) => one_line(&s),
+            Ok(s) => one_line_owned(s),
             Err(e) => {
                 // Templates are test-rendered at load, so this is rare; the
                 // raw text still tells the client what to do.
@@ -231,6 +278,16 @@ fn or<'a>(v: &'a Option<String>, stand_in: &'static str) -> &'a str {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `one_line` without copying when the text already is one line.
+fn one_line_owned(s: String) -> String {
+    let clean = !s.starts_with(char::is_whitespace)
+        && !s.ends_with(char::is_whitespace)
+        && !s.char_indices().any(|(i, c)| {
+            c.is_whitespace() && (c != ' ' || s[i + 1..].starts_with(char::is_whitespace))
+        });
+    if clean { s } else { one_line(&s) }
 }
 
 /// The due date for an anchor and offset, `None` when the anchor is absent.
