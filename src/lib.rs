@@ -15,6 +15,7 @@
 //! - [`store`]: the only SQL (SQLite by default); append-only migrations.
 //! - [`pipeline`]: the only code that runs the stages in order, once or on cron.
 //! - [`commands`]: one file per CLI command, the glue between flags and the library.
+//! - [`demo`]: the whole product offline, with bundled samples and loopback servers.
 
 pub mod collect;
 pub mod commands;
