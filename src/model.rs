@@ -152,6 +152,22 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 13] = [
+        Status::Ended,
+        Status::Started,
+        Status::Continues,
+        Status::Capped,
+        Status::Extended,
+        Status::Narrowed,
+        Status::NonExclusive,
+        Status::Exclusive,
+        Status::Available,
+        Status::Preview,
+        Status::Withdrawn,
+        Status::Retired,
+        Status::Changed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ended => "ended",

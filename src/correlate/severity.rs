@@ -102,25 +102,7 @@ pub fn check_key(key: &str) -> Result<(), String> {
 }
 
 fn status_names() -> Vec<&'static str> {
-    use Status::*;
-    [
-        Ended,
-        Started,
-        Continues,
-        Capped,
-        Extended,
-        Narrowed,
-        NonExclusive,
-        Exclusive,
-        Available,
-        Preview,
-        Withdrawn,
-        Retired,
-        Changed,
-    ]
-    .iter()
-    .map(|s| s.as_str())
-    .collect()
+    Status::ALL.iter().map(|s| s.as_str()).collect()
 }
 
 #[cfg(test)]
