@@ -242,28 +242,17 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     {
         return out;
     }
-    // Names in the clause: known ones, then products and organisations by shape.
-    let mut ments: Vec<Mention> = slice(a.ments, c.start, c.end, |m| m.start)
-        .iter()
-        .filter(|m| m.end <= c.end)
-        .cloned()
-        .collect();
-    let mut extra = Vec::new();
-    super::entities::unknown_products(&t.norm, c.start, c.end, &ments, &mut extra);
-    ments.append(&mut extra);
-    ments.sort_by_key(|m| m.start);
-    super::entities::unknown_orgs(&t.norm, c.start, c.end, &ments, &mut extra);
-    ments.extend(extra);
-    ments.sort_by_key(|m| m.start);
-    short_names(a, c.start, c.end, &mut ments);
-    for m in ments.iter_mut() {
-        canonical_product(a, m);
-    }
-
     let lower = &t.lower[c.start..c.end];
     let clause_text = &t.norm[c.start..c.end];
-    let has_money = MONEY_RE.is_match(clause_text);
-    let has_power = POWER_RE.is_match(clause_text);
+    // Weak triggers count only with support in the clause, and a price
+    // change needs an amount or an explicit status: the regexes run only
+    // when one of those asks.
+    let needs_support = !cues.weak.is_empty()
+        || head_kinds.contains(&ChangeKind::ComputeCommitment)
+        || head_kinds.contains(&ChangeKind::Pricing)
+        || cues.kinds.iter().any(|(k, _)| *k == ChangeKind::Pricing);
+    let has_money = needs_support && MONEY_RE.is_match(clause_text);
+    let has_power = needs_support && POWER_RE.is_match(clause_text);
 
     let mut kinds: Vec<(ChangeKind, usize, bool)> = Vec::new(); // (kind, trigger, from head)
     let mut add_kind = |k: ChangeKind, pos: usize, from_head: bool| {
@@ -297,6 +286,30 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         if ok {
             add_kind(*k, c.start, true);
         }
+    }
+
+    // Finding names and dates is most of a clause's cost; a clause whose
+    // triggers all lacked support has no kind to find them for.
+    if kinds.is_empty() {
+        return out;
+    }
+
+    // Names in the clause: known ones, then products and organisations by shape.
+    let mut ments: Vec<Mention> = slice(a.ments, c.start, c.end, |m| m.start)
+        .iter()
+        .filter(|m| m.end <= c.end)
+        .cloned()
+        .collect();
+    let mut extra = Vec::new();
+    super::entities::unknown_products(&t.norm, c.start, c.end, &ments, &mut extra);
+    ments.append(&mut extra);
+    ments.sort_by_key(|m| m.start);
+    super::entities::unknown_orgs(&t.norm, c.start, c.end, &ments, &mut extra);
+    ments.extend(extra);
+    ments.sort_by_key(|m| m.start);
+    short_names(a, c.start, c.end, &mut ments);
+    for m in ments.iter_mut() {
+        canonical_product(a, m);
     }
 
     let trigger_positions: Vec<(ChangeKind, usize)> =

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
 use crate::collect::{Fetcher, Outcome, PolledSource, SourceDef, SourceState, poll};
+use crate::model::Article;
 use crate::store::{self, Store, articles};
 
 /// Results buffered between the pollers and the writer.
@@ -57,6 +58,7 @@ pub async fn collect(
     due_only: bool,
     shutdown: watch::Receiver<bool>,
     progress: &ProgressBar,
+    fresh: Option<mpsc::Sender<Vec<(i64, Article)>>>,
 ) -> Result<CollectReport, store::Error> {
     let mut states = articles::load_states(store).await?;
     let now = Timestamp::now();
@@ -101,16 +103,16 @@ pub async fn collect(
         if batch.full() || (idle && !batch.is_empty()) {
             // Keep draining after a write error so the pollers finish; the
             // error is returned once they have.
+            let full = std::mem::take(&mut batch);
             if write_error.is_none()
-                && let Err(e) = batch.flush(store, &mut report).await
+                && let Err(e) = full.flush(store, &mut report, fresh.as_ref()).await
             {
                 write_error = Some(e);
             }
-            batch = Batch::default();
         }
     }
     if write_error.is_none()
-        && let Err(e) = batch.flush(store, &mut report).await
+        && let Err(e) = batch.flush(store, &mut report, fresh.as_ref()).await
     {
         write_error = Some(e);
     }
@@ -143,7 +145,7 @@ impl CollectReport {
 #[derive(Default)]
 struct Batch {
     states: Vec<SourceState>,
-    articles: Vec<crate::model::Article>,
+    articles: Vec<Article>,
 }
 
 impl Batch {
@@ -162,13 +164,33 @@ impl Batch {
         self.states.is_empty() && self.articles.is_empty()
     }
 
-    async fn flush(&self, store: &Store, report: &mut CollectReport) -> Result<(), store::Error> {
+    /// Writes the batch; the revisions it stored go on to `fresh` (the
+    /// extract step running beside the collector), if there is one.
+    async fn flush(
+        self,
+        store: &Store,
+        report: &mut CollectReport,
+        fresh: Option<&mpsc::Sender<Vec<(i64, Article)>>>,
+    ) -> Result<(), store::Error> {
         if self.is_empty() {
             return Ok(());
         }
         let saved = articles::save_batch(store, &self.states, &self.articles).await?;
         report.new_articles += saved.new_articles;
         report.new_revisions += saved.new_revisions;
+        if let Some(fresh) = fresh
+            && !saved.stored.is_empty()
+        {
+            let mut articles: Vec<Option<Article>> = self.articles.into_iter().map(Some).collect();
+            let stored = saved
+                .stored
+                .iter()
+                .filter_map(|(id, i)| Some((*id, articles.get_mut(*i)?.take()?)))
+                .collect();
+            // A closed receiver only means nobody extracts beside us: the
+            // revisions are stored and stay pending for the extract step.
+            let _ = fresh.send(stored).await;
+        }
         Ok(())
     }
 }

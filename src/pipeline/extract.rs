@@ -1,9 +1,14 @@
 //! Extract step: run the extractor on every revision not yet extracted; store its changes.
 //!
-//! One transaction per revision, so a crash loses at most the revision in
-//! hand and the next pass picks it up again.
+//! One transaction per batch, so a crash loses at most the batch in hand
+//! and the next pass picks it up again.
 
-use crate::model::Extraction;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::model::{Article, Extraction};
 use crate::store::{self, Store};
 
 /// What one extract pass did.
@@ -33,16 +38,11 @@ const BATCH: i64 = 512;
 
 /// Extracts every pending revision with `extract`. Tests pass their own
 /// extractor here to feed hand-made term changes through the real store.
-///
-/// Extraction is CPU-bound and pure, so each batch is split across the
-/// blocking pool (one part per core) while the store writes the previous
-/// batch's results in one transaction.
 pub async fn run_with(
     store: &Store,
     now: jiff::Timestamp,
-    extract: impl Fn(&crate::model::Article) -> Extraction + Send + Sync + Clone + 'static,
+    extract: impl Fn(&Article) -> Extraction + Send + Sync + Clone + 'static,
 ) -> store::Result<Extracted> {
-    let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut out = Extracted::default();
     let mut after = 0;
     loop {
@@ -51,31 +51,105 @@ pub async fn run_with(
             break;
         };
         after = *last;
-        let chunk = pending.len().div_ceil(parts);
-        let mut tasks = Vec::new();
-        let mut pending = pending;
-        while !pending.is_empty() {
-            let part: Vec<_> = pending.drain(..chunk.min(pending.len())).collect();
-            let extract = extract.clone();
-            tasks.push(tokio::task::spawn_blocking(move || {
-                part.into_iter()
-                    .map(|(id, article)| (id, extract(&article)))
-                    .collect::<Vec<_>>()
-            }));
-        }
-        let mut batch = Vec::new();
-        for task in tasks {
-            batch.extend(
-                task.await
-                    .expect("extraction never panics (property-tested)"),
-            );
-        }
-        for (_, e) in &batch {
-            out.revisions += 1;
-            out.changes += e.changes.len();
-            out.denials += e.denials.len();
-        }
+        let batch = extract_parallel(pending, extract.clone()).await;
+        out.add(&batch);
         store::changes::save_extractions(store, &batch, now).await?;
     }
     Ok(out)
+}
+
+/// Extracts revisions as the collector stores them, while it goes on
+/// fetching: the text is still in memory, so it is not read back from the
+/// store, and extraction overlaps with the network. A batch's results are
+/// written while the next batch is extracted. Anything this misses (a
+/// crash, a write error) stays pending for [`run`].
+pub async fn run_fresh(
+    store: Store,
+    config: crate::extract::Config,
+    mut fresh: mpsc::Receiver<Vec<(i64, Article)>>,
+    now: jiff::Timestamp,
+) -> store::Result<Extracted> {
+    let config = Arc::new(config);
+    let extract = move |a: &Article| crate::extract::extract(a, &config);
+    let mut out = Extracted::default();
+    let mut writing: Option<JoinHandle<store::Result<()>>> = None;
+    let mut failed = None;
+    while let Some(revisions) = fresh.recv().await {
+        let batch = extract_parallel(revisions, extract.clone()).await;
+        if let Some(w) = writing.take() {
+            finish(w, &mut failed).await;
+        }
+        if failed.is_some() {
+            // Keep draining so the collector is never blocked; the rest
+            // stays pending and the next extract step takes it.
+            continue;
+        }
+        out.add(&batch);
+        let store = store.clone();
+        writing = Some(tokio::spawn(async move {
+            store::changes::save_extractions(&store, &batch, now).await
+        }));
+    }
+    if let Some(w) = writing.take() {
+        finish(w, &mut failed).await;
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+async fn finish(w: JoinHandle<store::Result<()>>, failed: &mut Option<store::Error>) {
+    match w.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => *failed = Some(e),
+        Err(e) => tracing::error!(error = %e, "the extraction writer task failed"),
+    }
+}
+
+/// Extraction is CPU-bound and pure, so a batch is split across the
+/// blocking pool, one part per core.
+async fn extract_parallel(
+    mut revisions: Vec<(i64, Article)>,
+    extract: impl Fn(&Article) -> Extraction + Send + Sync + Clone + 'static,
+) -> Vec<(i64, Extraction)> {
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = revisions.len().div_ceil(parts).max(1);
+    let mut tasks = Vec::new();
+    while !revisions.is_empty() {
+        let part: Vec<_> = revisions.drain(..chunk.min(revisions.len())).collect();
+        let extract = extract.clone();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            part.into_iter()
+                .map(|(id, article)| (id, extract(&article)))
+                .collect::<Vec<_>>()
+        }));
+    }
+    let mut batch = Vec::new();
+    for task in tasks {
+        batch.extend(
+            task.await
+                .expect("extraction never panics (property-tested)"),
+        );
+    }
+    batch
+}
+
+impl Extracted {
+    fn add(&mut self, batch: &[(i64, Extraction)]) {
+        for (_, e) in batch {
+            self.revisions += 1;
+            self.changes += e.changes.len();
+            self.denials += e.denials.len();
+        }
+    }
+
+    /// Both counts together: the fresh revisions and the pending ones.
+    pub fn plus(self, other: Extracted) -> Extracted {
+        Extracted {
+            revisions: self.revisions + other.revisions,
+            changes: self.changes + other.changes,
+            denials: self.denials + other.denials,
+        }
+    }
 }

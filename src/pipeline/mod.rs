@@ -27,6 +27,10 @@ pub use collect::CollectReport;
 /// and newly due sources are noticed without a restart.
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
+/// Stored batches waiting for extraction beside the collector; when it falls
+/// behind, the collector waits instead of holding more text in memory.
+const FRESH_BATCHES: usize = 1;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -129,6 +133,48 @@ pub async fn send_due(
     Ok((route, deliver))
 }
 
+/// Collects, with extraction running beside the collector on what it
+/// stores; whatever that misses stays pending for the extract step.
+async fn collect_and_extract(
+    store: &Store,
+    fetcher: &Fetcher,
+    sources: Vec<SourceDef>,
+    due_only: bool,
+    shutdown: watch::Receiver<bool>,
+    progress: &ProgressBar,
+    config: &crate::extract::Config,
+) -> (Result<CollectReport, store::Error>, extract::Extracted) {
+    let (fresh_tx, fresh_rx) = tokio::sync::mpsc::channel(FRESH_BATCHES);
+    let fresh = tokio::spawn(extract::run_fresh(
+        store.clone(),
+        config.clone(),
+        fresh_rx,
+        jiff::Timestamp::now(),
+    ));
+    let collected = collect::collect(
+        store,
+        fetcher,
+        sources,
+        due_only,
+        shutdown,
+        progress,
+        Some(fresh_tx),
+    )
+    .await;
+    let early = match fresh.await {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => {
+            tracing::warn!("extracting beside the collector failed: {e}; the extract step retries");
+            extract::Extracted::default()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the extraction task failed; the extract step retries");
+            extract::Extracted::default()
+        }
+    };
+    (collected, early)
+}
+
 /// One pass: every source polled once, due or not (a server's Retry-After
 /// is still honoured), then the later stages. `progress` is ticked per
 /// source.
@@ -141,8 +187,19 @@ pub async fn run_once(
     let store = Store::open(&paths.database_url(config)).await?;
     let (sources, problems) = crate::collect::load_sources(&paths.sources_dir);
     let fetcher = Fetcher::new(&config.collect)?;
-    let report = collect::collect(&store, &fetcher, sources, false, shutdown, progress).await?;
-    let processed = process_pending(&store, config, paths).await?;
+    let (collected, early) = collect_and_extract(
+        &store,
+        &fetcher,
+        sources,
+        false,
+        shutdown,
+        progress,
+        &config.extract,
+    )
+    .await;
+    let report = collected?;
+    let mut processed = process_pending(&store, config, paths).await?;
+    processed.extracted = early.plus(processed.extracted);
     store.pool().close().await;
     Ok(PassReport {
         problems,
@@ -184,13 +241,14 @@ pub async fn run(
             }
             continue;
         }
-        let round = collect::collect(
+        let (round, early) = collect_and_extract(
             &store,
             &fetcher,
             sources,
             true,
             shutdown.clone(),
             &ProgressBar::hidden(),
+            &config.extract,
         )
         .await;
         let report = match round {
@@ -214,7 +272,10 @@ pub async fn run(
         }
         tracing::info!("{}", report.summary());
         match process_pending(&store, config, paths).await {
-            Ok(p) => tracing::info!("{}", p.summary()),
+            Ok(mut p) => {
+                p.extracted = early.plus(p.extracted);
+                tracing::info!("{}", p.summary())
+            }
             Err(e) => tracing::error!(
                 "processing after collect failed: {e}; it is retried after the next round"
             ),

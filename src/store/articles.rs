@@ -17,10 +17,14 @@ use crate::model::Article;
 const CHUNK: usize = 400;
 
 /// What a batch added.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Saved {
     pub new_articles: usize,
     pub new_revisions: usize,
+    /// Every revision row written (new articles' first revisions included):
+    /// its id and the index of its article in the input, so the caller can
+    /// hand fresh text to extraction without reading it back.
+    pub stored: Vec<(i64, usize)>,
 }
 
 type StateRow = (
@@ -119,16 +123,17 @@ pub async fn save_batch(
 
     // One article per URL in a batch: the first source listing it wins.
     let mut seen = HashSet::new();
-    let articles: Vec<&Article> = articles
+    let articles: Vec<(usize, &Article)> = articles
         .iter()
-        .filter(|a| seen.insert(a.url.as_str()))
+        .enumerate()
+        .filter(|(_, a)| seen.insert(a.url.as_str()))
         .collect();
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(articles.len());
     for chunk in articles.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> =
             QueryBuilder::new("SELECT url, id FROM articles WHERE url IN (");
         let mut sep = q.separated(", ");
-        for a in chunk {
+        for (_, a) in chunk {
             sep.push_bind(&a.url);
         }
         q.push(")");
@@ -138,7 +143,7 @@ pub async fn save_batch(
     let existing: HashSet<i64> = ids.values().copied().collect();
     let missing: Vec<&Article> = articles
         .iter()
-        .copied()
+        .map(|(_, a)| *a)
         .filter(|a| !ids.contains_key(a.url.as_str()))
         .collect();
     let mut saved = Saved::default();
@@ -171,21 +176,25 @@ pub async fn save_batch(
         let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
         have.extend(rows);
     }
-    let new_revs: Vec<(i64, &Article)> = articles
+    let new_revs: Vec<(i64, usize, &Article)> = articles
         .iter()
-        .filter_map(|a| ids.get(a.url.as_str()).map(|id| (*id, *a)))
-        .filter(|(id, a)| !have.contains(&(*id, a.content_hash.clone())))
+        .filter_map(|(i, a)| ids.get(a.url.as_str()).map(|id| (*id, *i, *a)))
+        .filter(|(id, _, a)| !have.contains(&(*id, a.content_hash.clone())))
         .collect();
     saved.new_revisions = new_revs
         .iter()
-        .filter(|(id, _)| existing.contains(id))
+        .filter(|(id, _, _)| existing.contains(id))
         .count();
+    let index: HashMap<(i64, &str), usize> = new_revs
+        .iter()
+        .map(|(id, i, a)| ((*id, a.content_hash.as_str()), *i))
+        .collect();
     for chunk in new_revs.chunks(CHUNK / 4) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO revisions (article_id, content_hash, source_id, title, published, author,
              text, fetched_at, trust, organisation) ",
         );
-        q.push_values(chunk, |mut b, (id, a)| {
+        q.push_values(chunk, |mut b, (id, _, a)| {
             b.push_bind(*id)
                 .push_bind(&a.content_hash)
                 .push_bind(&a.source_id)
@@ -197,8 +206,13 @@ pub async fn save_batch(
                 .push_bind(a.trust.as_str())
                 .push_bind(&a.organisation);
         });
-        q.push(" ON CONFLICT(article_id, content_hash) DO NOTHING");
-        q.build().execute(&mut *tx).await?;
+        q.push(" ON CONFLICT(article_id, content_hash) DO NOTHING RETURNING id, article_id, content_hash");
+        let rows: Vec<(i64, i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        saved
+            .stored
+            .extend(rows.iter().filter_map(|(rev, article, hash)| {
+                index.get(&(*article, hash.as_str())).map(|i| (*rev, *i))
+            }));
     }
     tx.commit().await?;
     Ok(saved)
@@ -281,13 +295,11 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(
-            saved,
-            Saved {
-                new_articles: 2,
-                new_revisions: 0
-            }
-        );
+        assert_eq!((saved.new_articles, saved.new_revisions), (2, 0));
+        // Both first revisions are reported, each with its input index.
+        let mut stored: Vec<usize> = saved.stored.iter().map(|(_, i)| *i).collect();
+        stored.sort_unstable();
+        assert_eq!(stored, [0, 1]);
         let saved = save_batch(&store, &[], std::slice::from_ref(&a))
             .await
             .unwrap();
@@ -295,13 +307,9 @@ mod tests {
         let saved = save_batch(&store, &[], &[article("https://n.example/1", "edited")])
             .await
             .unwrap();
-        assert_eq!(
-            saved,
-            Saved {
-                new_articles: 0,
-                new_revisions: 1
-            }
-        );
+        assert_eq!((saved.new_articles, saved.new_revisions), (0, 1));
+        assert_eq!(saved.stored.len(), 1);
+        assert_eq!(saved.stored[0].1, 0);
         let revs = revisions(&store, "https://n.example/1").await.unwrap();
         assert_eq!(
             revs.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(),
