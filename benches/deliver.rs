@@ -84,7 +84,13 @@ fn main() {
     let concurrency = env_or("BENCH_CONCURRENCY", 16);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async move {
-        let smtp = SmtpSink::start(Duration::ZERO);
+        // As many sessions as termwatch opens connections (one per send in
+        // flight), so a larger BENCH_CONCURRENCY is not held up by the sink.
+        let smtp = SmtpSink::serving(
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
+            Duration::ZERO,
+            concurrency.max(32) as u32,
+        );
         let hooks = HookSink::start(Duration::ZERO).await;
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open_in(dir.path()).await.expect("store");
@@ -108,6 +114,7 @@ fn main() {
             password_env: None,
             password_file: None,
             timeout_secs: 30,
+            ca_file: None,
         });
         let d = Deliverer::new(&cfg, dir.path()).expect("deliverer");
         let now = jiff::Timestamp::now().as_second();

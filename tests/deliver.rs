@@ -26,6 +26,7 @@ fn smtp(addr: SocketAddr) -> SmtpConfig {
         password_env: None,
         password_file: None,
         timeout_secs: 3,
+        ca_file: None,
     }
 }
 
