@@ -838,3 +838,84 @@ fn an_unreadable_ca_file_is_a_configuration_error_naming_it() {
     let err = Deliverer::new(&cfg, dir.path()).unwrap_err().to_string();
     assert!(err.contains("no PEM certificate"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_the_server_closed_is_replaced_without_failing_the_send() {
+    let pki = tls_smtp::TestPki::new();
+    let sink = tls_smtp::TlsSmtpSink::one_message_per_connection(
+        tls_smtp::Mode::StartTls,
+        &pki,
+        "mailer",
+        "right",
+    );
+    let (dir, s) = store().await;
+    let mut cfg = tls_config(
+        sink.addr,
+        Security::Starttls,
+        dir.path(),
+        "right",
+        Some(&pki.ca_pem),
+    );
+    // One connection: the second pass must take the parked one first.
+    cfg.concurrency = 1;
+    let d = Deliverer::new(&cfg, dir.path()).unwrap();
+    for i in 0..3 {
+        insert_digest(&s, &format!("dg-r{i}"), "corvid").await;
+        insert_delivery(
+            &s,
+            &format!("dl-r{i}"),
+            &format!("dg-r{i}"),
+            "corvid",
+            "email",
+            "ana@corvid.example",
+            None,
+            None,
+            NOW,
+        )
+        .await;
+        let sum = deliver_due(&s, &d, &cfg, NOW).await.unwrap();
+        assert_eq!(
+            sum.sent,
+            1,
+            "pass {i}: {sum:?} {:?}",
+            status(&s, &format!("dl-r{i}")).await
+        );
+    }
+    assert_eq!(sink.mails().len(), 3);
+    // One login per connection: each send after the first found its parked
+    // connection closed and opened a new one.
+    assert_eq!(sink.logins().len(), 3, "{:?}", sink.logins());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_never_opens_more_connections_than_concurrency() {
+    // The sink serves two sessions; a third connection would never be
+    // greeted and its send would fail on the timeout.
+    let sink = SmtpSink::serving(
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        Duration::ZERO,
+        2,
+    );
+    let (dir, s) = store().await;
+    let mut cfg = config(Some(sink.addr), false);
+    cfg.concurrency = 2;
+    for i in 0..200 {
+        insert_digest(&s, &format!("dg-c{i}"), "corvid").await;
+        insert_delivery(
+            &s,
+            &format!("dl-c{i}"),
+            &format!("dg-c{i}"),
+            "corvid",
+            "email",
+            &format!("ana{i}@corvid.example"),
+            None,
+            None,
+            NOW,
+        )
+        .await;
+    }
+    let d = Deliverer::new(&cfg, dir.path()).unwrap();
+    let sum = deliver_due(&s, &d, &cfg, NOW).await.unwrap();
+    assert_eq!(sum.sent, 200, "{sum:?}");
+    assert_eq!(sink.mails().len(), 200);
+}
