@@ -322,3 +322,29 @@ impl Deliverer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_section_reads_ca_file_and_defaults_to_starttls() {
+        let c: Config = toml::from_str(
+            r#"
+            [smtp]
+            host = "mail.example.com"
+            username = "termwatch"
+            password_env = "TW_SMTP_PASSWORD"
+            ca_file = "/etc/termwatch/private-ca.pem"
+            "#,
+        )
+        .unwrap();
+        let smtp = c.smtp.unwrap();
+        assert_eq!(smtp.security, Security::Starttls);
+        assert_eq!(
+            smtp.ca_file.as_deref(),
+            Some(Path::new("/etc/termwatch/private-ca.pem"))
+        );
+        assert_eq!(smtp.timeout_secs, DEFAULT_SMTP_TIMEOUT_SECS);
+    }
+}
