@@ -1,9 +1,12 @@
 //! The deliver stage against real peers: a real SMTP server
-//! (mailin-embedded) and a real webhook receiver (axum) on loopback, SQLite
-//! on disk. Signatures are checked with the `standardwebhooks` crate.
+//! (mailin-embedded), one that requires STARTTLS or TLS and a login
+//! (`tls_smtp`), and a real webhook receiver (axum) on loopback, SQLite on
+//! disk. Signatures are checked with the `standardwebhooks` crate.
 
 #[path = "fixtures/deliver/support.rs"]
 mod support;
+#[path = "fixtures/deliver/tls_smtp.rs"]
+mod tls_smtp;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -26,6 +29,7 @@ fn smtp(addr: SocketAddr) -> SmtpConfig {
         password_env: None,
         password_file: None,
         timeout_secs: 3,
+        ca_file: None,
     }
 }
 
@@ -617,4 +621,301 @@ fn cli_lists_deliveries_with_last_error_and_retries_one() {
         String::from_utf8_lossy(&out.stderr).contains("termwatch deliveries"),
         "error says how to list ids"
     );
+}
+
+/// A config for a [`tls_smtp::TlsSmtpSink`]: user `mailer`, the password in a
+/// file under `dir`, the test CA trusted when `ca` is given.
+fn tls_config(
+    addr: SocketAddr,
+    security: Security,
+    dir: &std::path::Path,
+    password: &str,
+    ca: Option<&str>,
+) -> Config {
+    let mut cfg = config(Some(addr), false);
+    let pw = dir.join("smtp-password");
+    std::fs::write(&pw, format!("{password}\n")).unwrap();
+    let smtp = cfg.smtp.as_mut().unwrap();
+    smtp.security = security;
+    smtp.username = Some("mailer".into());
+    smtp.password_file = Some(pw);
+    if let Some(pem) = ca {
+        let path = dir.join("test-ca.pem");
+        std::fs::write(&path, pem).unwrap();
+        smtp.ca_file = Some(path);
+    }
+    cfg
+}
+
+async fn three_emails(s: &Store) {
+    for i in 0..3 {
+        insert_digest(s, &format!("dg-t{i}"), "corvid").await;
+        insert_delivery(
+            s,
+            &format!("dl-t{i}"),
+            &format!("dg-t{i}"),
+            "corvid",
+            "email",
+            &format!("ana{i}@corvid.example"),
+            None,
+            None,
+            NOW,
+        )
+        .await;
+    }
+}
+
+async fn sends_encrypted_after_login(mode: tls_smtp::Mode, security: Security) {
+    let pki = tls_smtp::TestPki::new();
+    let sink = tls_smtp::TlsSmtpSink::start(mode, &pki, "mailer", "correct-horse");
+    let (dir, s) = store().await;
+    three_emails(&s).await;
+    let cfg = tls_config(
+        sink.addr,
+        security,
+        dir.path(),
+        "correct-horse",
+        Some(&pki.ca_pem),
+    );
+    let d = Deliverer::new(&cfg, dir.path()).unwrap();
+    let sum = deliver_due(&s, &d, &cfg, NOW).await.unwrap();
+    assert_eq!(sum.sent, 3, "{sum:?} {:?}", status(&s, "dl-t0").await);
+
+    let mut mails = sink.mails();
+    mails.sort_by(|a, b| a.to.cmp(&b.to));
+    assert_eq!(mails.len(), 3);
+    for (i, m) in mails.iter().enumerate() {
+        assert_eq!(m.to, vec![format!("ana{i}@corvid.example")]);
+        assert!(m.encrypted, "{mode:?}: message {i} came over plain text");
+        assert_eq!(m.user.as_deref(), Some("mailer"));
+        assert!(
+            m.raw.contains(&format!("X-Termwatch-Delivery: dl-t{i}")),
+            "{}",
+            m.raw
+        );
+    }
+    let logins = sink.logins();
+    assert!(!logins.is_empty() && logins.len() <= 3, "{logins:?}");
+    for l in &logins {
+        assert_eq!(
+            l,
+            &tls_smtp::Login {
+                mechanism: "PLAIN",
+                user: "mailer".into(),
+                accepted: true
+            }
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_with_a_private_ca_and_auth_delivers_encrypted() {
+    sends_encrypted_after_login(tls_smtp::Mode::StartTls, Security::Starttls).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_tls_with_a_private_ca_and_auth_delivers_encrypted() {
+    sends_encrypted_after_login(tls_smtp::Mode::Tls, Security::Tls).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_smtp_password_fails_readably_and_the_mail_goes_out_once_it_is_fixed() {
+    let pki = tls_smtp::TestPki::new();
+    let sink = tls_smtp::TlsSmtpSink::start(tls_smtp::Mode::StartTls, &pki, "mailer", "right");
+    let (dir, s) = store().await;
+    insert_digest(&s, "dg-pw", "corvid").await;
+    insert_delivery(
+        &s,
+        "dl-pw",
+        "dg-pw",
+        "corvid",
+        "email",
+        "ana@corvid.example",
+        None,
+        None,
+        NOW,
+    )
+    .await;
+    let cfg = tls_config(
+        sink.addr,
+        Security::Starttls,
+        dir.path(),
+        "wrong",
+        Some(&pki.ca_pem),
+    );
+    let d = Deliverer::new(&cfg, dir.path()).unwrap();
+    let sum = deliver_due(&s, &d, &cfg, NOW).await.unwrap();
+    assert_eq!((sum.sent, sum.retrying, sum.dead), (0, 1, 0), "{sum:?}");
+    let (st, _, err, next) = status(&s, "dl-pw").await;
+    assert_eq!(st, "failed");
+    let err = err.unwrap();
+    assert!(err.contains("did not accept the login"), "{err}");
+    assert!(err.contains("535"), "{err}");
+    assert!(err.contains("password_file"), "{err}");
+    assert!(
+        !err.contains("wrong"),
+        "the password is not in the error: {err}"
+    );
+    assert!(sink.mails().is_empty());
+    assert_eq!(
+        sink.logins(),
+        vec![tls_smtp::Login {
+            mechanism: "PLAIN",
+            user: "mailer".into(),
+            accepted: false
+        }],
+        "the server checked the password it was sent"
+    );
+
+    // The operator fixes the password; the waiting delivery goes out.
+    let cfg = tls_config(
+        sink.addr,
+        Security::Starttls,
+        dir.path(),
+        "right",
+        Some(&pki.ca_pem),
+    );
+    let d = Deliverer::new(&cfg, dir.path()).unwrap();
+    let sum = deliver_due(&s, &d, &cfg, next).await.unwrap();
+    assert_eq!(sum.sent, 1, "{sum:?}");
+    assert_eq!(sink.mails().len(), 1);
+    assert_eq!(status(&s, "dl-pw").await.0, "sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_certificate_from_an_untrusted_ca_is_refused_before_any_login() {
+    let pki = tls_smtp::TestPki::new();
+    for (mode, security) in [
+        (tls_smtp::Mode::Tls, Security::Tls),
+        (tls_smtp::Mode::StartTls, Security::Starttls),
+    ] {
+        let sink = tls_smtp::TlsSmtpSink::start(mode, &pki, "mailer", "right");
+        let (dir, s) = store().await;
+        insert_digest(&s, "dg-ca", "corvid").await;
+        insert_delivery(
+            &s,
+            "dl-ca",
+            "dg-ca",
+            "corvid",
+            "email",
+            "ana@corvid.example",
+            None,
+            None,
+            NOW,
+        )
+        .await;
+        // No ca_file: the test CA is in no trust store.
+        let cfg = tls_config(sink.addr, security, dir.path(), "right", None);
+        let d = Deliverer::new(&cfg, dir.path()).unwrap();
+        let sum = deliver_due(&s, &d, &cfg, NOW).await.unwrap();
+        assert_eq!((sum.sent, sum.retrying), (0, 1), "{mode:?}: {sum:?}");
+        let (st, _, err, _) = status(&s, "dl-ca").await;
+        assert_eq!(st, "failed");
+        let err = err.unwrap();
+        assert!(err.contains("TLS with"), "{mode:?}: {err}");
+        assert!(err.contains("ca_file"), "{mode:?}: {err}");
+        assert!(
+            sink.logins().is_empty(),
+            "{mode:?}: credentials went to an unverified server"
+        );
+        assert!(sink.mails().is_empty());
+    }
+}
+
+#[test]
+fn an_unreadable_ca_file_is_a_configuration_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(Some("127.0.0.1:2525".parse().unwrap()), false);
+    let smtp = cfg.smtp.as_mut().unwrap();
+    smtp.security = Security::Starttls;
+    smtp.ca_file = Some(dir.path().join("missing-ca.pem"));
+    let err = Deliverer::new(&cfg, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("missing-ca.pem"), "{err}");
+    assert!(err.contains("ca_file"), "{err}");
+
+    std::fs::write(dir.path().join("not-a-cert.pem"), "hello").unwrap();
+    cfg.smtp.as_mut().unwrap().ca_file = Some(dir.path().join("not-a-cert.pem"));
+    let err = Deliverer::new(&cfg, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("no PEM certificate"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_connection_the_server_closed_is_replaced_without_failing_the_send() {
+    let pki = tls_smtp::TestPki::new();
+    let sink = tls_smtp::TlsSmtpSink::one_message_per_connection(
+        tls_smtp::Mode::StartTls,
+        &pki,
+        "mailer",
+        "right",
+    );
+    let (dir, s) = store().await;
+    let mut cfg = tls_config(
+        sink.addr,
+        Security::Starttls,
+        dir.path(),
+        "right",
+        Some(&pki.ca_pem),
+    );
+    // One connection: the second pass must take the parked one first.
+    cfg.concurrency = 1;
+    let d = Deliverer::new(&cfg, dir.path()).unwrap();
+    for i in 0..3 {
+        insert_digest(&s, &format!("dg-r{i}"), "corvid").await;
+        insert_delivery(
+            &s,
+            &format!("dl-r{i}"),
+            &format!("dg-r{i}"),
+            "corvid",
+            "email",
+            "ana@corvid.example",
+            None,
+            None,
+            NOW,
+        )
+        .await;
+        let sum = deliver_due(&s, &d, &cfg, NOW).await.unwrap();
+        assert_eq!(
+            sum.sent,
+            1,
+            "pass {i}: {sum:?} {:?}",
+            status(&s, &format!("dl-r{i}")).await
+        );
+    }
+    assert_eq!(sink.mails().len(), 3);
+    // One login per connection: each send after the first found its parked
+    // connection closed and opened a new one.
+    assert_eq!(sink.logins().len(), 3, "{:?}", sink.logins());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_never_opens_more_connections_than_concurrency() {
+    // The sink serves two sessions; a third connection would never be
+    // greeted and its send would fail on the timeout.
+    let sink = SmtpSink::serving(
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        Duration::ZERO,
+        2,
+    );
+    let (dir, s) = store().await;
+    let mut cfg = config(Some(sink.addr), false);
+    cfg.concurrency = 2;
+    for i in 0..200 {
+        insert_digest(&s, &format!("dg-c{i}"), "corvid").await;
+        insert_delivery(
+            &s,
+            &format!("dl-c{i}"),
+            &format!("dg-c{i}"),
+            "corvid",
+            "email",
+            &format!("ana{i}@corvid.example"),
+            None,
+            None,
+            NOW,
+        )
+        .await;
+    }
+    let d = Deliverer::new(&cfg, dir.path()).unwrap();
+    let sum = deliver_due(&s, &d, &cfg, NOW).await.unwrap();
+    assert_eq!(sum.sent, 200, "{sum:?}");
+    assert_eq!(sink.mails().len(), 200);
 }

@@ -1,5 +1,5 @@
 //! Email delivery: one multipart (text + HTML) message per delivery, sent
-//! through lettre's pooled SMTP transport, or written to a file outbox of
+//! over SMTP (`smtp`: lettre's protocol code, termwatch's pool), or written to a file outbox of
 //! `.eml` files when no SMTP server is configured.
 //!
 //! The `Message-ID` is derived from the digest id, so a resend after a crash
@@ -8,16 +8,13 @@
 //! file, fsync, rename), so a resend replaces the file rather than adding one.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
+use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::secrets::SecretRef;
-use super::{Config, Error, Security, SendError, StoredDigest};
+use super::smtp::SmtpClient;
+use super::{Config, Error, SendError, StoredDigest};
 
 /// Headers every message carries, checked once at start-up.
 #[derive(Debug, Clone)]
@@ -28,7 +25,7 @@ struct Envelope {
 }
 
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpClient),
     Outbox(PathBuf),
 }
 
@@ -36,8 +33,6 @@ enum Transport {
 pub struct Mailer {
     envelope: Envelope,
     transport: Transport,
-    /// Bound on one whole SMTP send.
-    timeout: Duration,
 }
 
 impl Mailer {
@@ -59,7 +54,9 @@ impl Mailer {
             None => None,
         };
         let transport = match &config.smtp {
-            Some(smtp) => Transport::Smtp(smtp_transport(smtp, config.concurrency)?),
+            // One connection per send in flight: the deliver step runs at
+            // most `concurrency` email sends at once.
+            Some(smtp) => Transport::Smtp(SmtpClient::new(smtp, config.concurrency)?),
             None => Transport::Outbox(config.outbox_dir(data_dir)),
         };
         Ok(Mailer {
@@ -69,13 +66,6 @@ impl Mailer {
                 unsubscribe,
             },
             transport,
-            timeout: Duration::from_secs(
-                config
-                    .smtp
-                    .as_ref()
-                    .map_or(super::DEFAULT_SMTP_TIMEOUT_SECS, |s| s.timeout_secs)
-                    .max(1),
-            ),
         })
     }
 
@@ -95,21 +85,7 @@ impl Mailer {
     ) -> Result<(), SendError> {
         let message = build_message(&self.envelope, delivery_id, to, digest)?;
         match &self.transport {
-            // lettre times out the connect but not a server that accepts and
-            // then never answers: bound the whole send.
-            Transport::Smtp(smtp) => {
-                match tokio::time::timeout(self.timeout, smtp.send(message)).await {
-                    Err(_) => Err(SendError::transient(format!(
-                        "SMTP: the server did not finish the exchange within {}s",
-                        self.timeout.as_secs()
-                    ))),
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) if e.is_permanent() => Err(SendError::permanent(format!(
-                        "the SMTP server refused the message: {e}"
-                    ))),
-                    Ok(Err(e)) => Err(SendError::transient(format!("SMTP: {e}"))),
-                }
-            }
+            Transport::Smtp(smtp) => smtp.send(message.envelope(), &message.formatted()).await,
             Transport::Outbox(dir) => {
                 let dir = dir.clone();
                 let name = format!("{}.eml", file_safe(delivery_id));
@@ -162,56 +138,6 @@ fn unfold_headers(message: &[u8]) -> Vec<u8> {
     out.append(&mut current);
     out.extend_from_slice(body);
     out
-}
-
-fn smtp_transport(
-    smtp: &super::SmtpConfig,
-    concurrency: usize,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, Error> {
-    let builder = match smtp.security {
-        Security::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
-        Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-            .map_err(|e| Error::Smtp(format!("cannot use STARTTLS with {}: {e}", smtp.host)))?,
-        Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
-            .map_err(|e| Error::Smtp(format!("cannot use TLS with {}: {e}", smtp.host)))?,
-    };
-    let port = smtp.port.unwrap_or(match smtp.security {
-        Security::Plain => 25,
-        Security::Starttls => 587,
-        Security::Tls => 465,
-    });
-    let mut builder = builder
-        .port(port)
-        .timeout(Some(Duration::from_secs(smtp.timeout_secs.max(1))))
-        .pool_config(PoolConfig::new().max_size(concurrency.max(1) as u32));
-    let password = match (&smtp.password_env, &smtp.password_file) {
-        (Some(_), Some(_)) => {
-            return Err(Error::Smtp(
-                "set password_env or password_file, not both".to_string(),
-            ));
-        }
-        (Some(name), None) => Some(SecretRef::Env(name.clone())),
-        (None, Some(path)) => Some(SecretRef::File(path.clone())),
-        (None, None) => None,
-    };
-    match (&smtp.username, password) {
-        (Some(user), Some(pw)) => {
-            let pw = pw.resolve().map_err(Error::Password)?;
-            builder = builder.credentials(Credentials::new(user.clone(), pw.expose().to_string()));
-        }
-        (Some(_), None) => {
-            return Err(Error::Smtp(
-                "username is set but no password: add password_env = \"VAR\" or password_file = \"/path\"".to_string(),
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(Error::Smtp(
-                "a password is set but no username: add username = \"...\"".to_string(),
-            ));
-        }
-        (None, None) => {}
-    }
-    Ok(builder.build())
 }
 
 /// A `Message-ID` local part from a digest id: characters outside

@@ -1,5 +1,5 @@
 //! The `deliver` stage: send one stored digest to one destination, by email
-//! (SMTP through lettre's pool, or a file outbox of `.eml` files when no SMTP
+//! (SMTP through a pool of connections, or a file outbox of `.eml` files when no SMTP
 //! server is configured) or by signed webhook (Standard Webhooks, Slack,
 //! Teams).
 //!
@@ -9,7 +9,8 @@
 //! marking loses nothing: the delivery is sent again with the same
 //! `Message-ID` / `webhook-id` and the receiver can drop the duplicate.
 //!
-//! - `email`: lettre messages, SMTP pool, atomic file outbox.
+//! - `email`: lettre messages, atomic file outbox.
+//! - `smtp`: SMTP connections (TCP_NODELAY, STARTTLS / TLS, AUTH) and their pool.
 //! - `webhook`: payload formats and Standard Webhooks signing.
 //! - `guard`: refuses loopback, private, link-local and metadata targets.
 //! - `secrets`: `env:NAME` / `file:PATH` references; secrets never printed.
@@ -19,6 +20,7 @@ pub mod email;
 pub mod guard;
 pub mod retry;
 pub mod secrets;
+pub mod smtp;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};
@@ -130,6 +132,10 @@ pub struct SmtpConfig {
     pub password_file: Option<PathBuf>,
     #[serde(default = "default_smtp_timeout")]
     pub timeout_secs: u64,
+    /// PEM file of CA certificates to trust for this server besides the
+    /// system's (a private CA, or a test server's self-signed certificate).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_smtp_timeout() -> u64 {
@@ -314,5 +320,31 @@ impl Deliverer {
                     .await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_section_reads_ca_file_and_defaults_to_starttls() {
+        let c: Config = toml::from_str(
+            r#"
+            [smtp]
+            host = "mail.example.com"
+            username = "termwatch"
+            password_env = "TW_SMTP_PASSWORD"
+            ca_file = "/etc/termwatch/private-ca.pem"
+            "#,
+        )
+        .unwrap();
+        let smtp = c.smtp.unwrap();
+        assert_eq!(smtp.security, Security::Starttls);
+        assert_eq!(
+            smtp.ca_file.as_deref(),
+            Some(Path::new("/etc/termwatch/private-ca.pem"))
+        );
+        assert_eq!(smtp.timeout_secs, DEFAULT_SMTP_TIMEOUT_SECS);
     }
 }
