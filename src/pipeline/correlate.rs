@@ -25,9 +25,18 @@ pub async fn run(
     now: jiff::Timestamp,
 ) -> Result<Applied, Error> {
     config.check()?;
+    let t = std::time::Instant::now();
     let reports = store::changes::reports(store).await?;
+    let read = t.elapsed();
     let events = correlate::correlate(&reports, config);
+    let grouped = t.elapsed();
     let applied = store::events::apply(store, &events, now).await?;
+    tracing::debug!(
+        read_ms = read.as_millis(),
+        correlate_ms = (grouped - read).as_millis(),
+        write_ms = (t.elapsed() - grouped).as_millis(),
+        "correlate step timings"
+    );
     tracing::info!(
         reports = reports.len(),
         events = events.len(),

@@ -100,9 +100,13 @@ pub async fn process_pending(
     paths: &Paths,
 ) -> Result<Processed, Error> {
     let now = jiff::Timestamp::now();
+    let t = std::time::Instant::now();
     let extracted = extract::run(store, &config.extract, now).await?;
+    tracing::debug!(ms = t.elapsed().as_millis(), "extract step done");
     let applied = correlate::run(store, &config.correlate, now).await?;
+    tracing::debug!(ms = t.elapsed().as_millis(), "correlate step done");
     let (route, deliver) = send_due(store, config, paths).await?;
+    tracing::debug!(ms = t.elapsed().as_millis(), "route and deliver steps done");
     Ok(Processed {
         extracted,
         new_events: applied.new.len(),
@@ -161,6 +165,7 @@ async fn collect_and_extract(
         Some(fresh_tx),
     )
     .await;
+    tracing::debug!("collect done; waiting for extraction beside it");
     let early = match fresh.await {
         Ok(Ok(x)) => x,
         Ok(Err(e)) => {
@@ -172,6 +177,10 @@ async fn collect_and_extract(
             extract::Extracted::default()
         }
     };
+    tracing::debug!(
+        revisions = early.revisions,
+        "extraction beside the collector done"
+    );
     (collected, early)
 }
 

@@ -196,14 +196,17 @@ pub async fn reports(store: &Store) -> Result<Vec<Report>> {
     // Positional tuples decode faster than by-name lookups over 100k rows.
     type Row = (bool, String, i64, i64, String, String, String, String, i64);
     let rows: Vec<Row> = sqlx::query_as(
-        "WITH latest AS (SELECT article_id, max(id) AS id FROM revisions \
-                         WHERE extracted_at IS NOT NULL GROUP BY article_id) \
-         SELECT tc.denial, tc.body, r.id, r.article_id, r.source_id, a.url, \
+        // Driven from term_changes (CROSS JOIN fixes SQLite's join order):
+        // most revisions state no change, and visiting every revision row
+        // to find each article's latest read all of their text.
+        "SELECT tc.denial, tc.body, r.id, r.article_id, r.source_id, a.url, \
                 r.title, r.trust, COALESCE(r.published, r.fetched_at) \
-         FROM latest \
-         JOIN revisions r ON r.id = latest.id \
+         FROM term_changes tc \
+         CROSS JOIN revisions r ON r.id = tc.revision_id \
          JOIN articles a ON a.id = r.article_id \
-         JOIN term_changes tc ON tc.revision_id = r.id",
+         WHERE r.extracted_at IS NOT NULL \
+           AND NOT EXISTS (SELECT 1 FROM revisions n WHERE n.article_id = r.article_id \
+                           AND n.id > r.id AND n.extracted_at IS NOT NULL)",
     )
     .fetch_all(&store.pool)
     .await?;
