@@ -26,6 +26,7 @@ fn limit_malloc_arenas() {
     // SAFETY: called first thing in main, before any thread exists;
     // mallopt only adjusts allocator parameters.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+        let n: i32 = std::env::var("TW_ARENAS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+        if n > 0 { libc::mallopt(libc::M_ARENA_MAX, n); }
     }
 }
