@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use minijinja::value::{Enumerator, Object};
@@ -45,6 +46,10 @@ pub enum Error {
     },
 }
 
+/// The built-in JSON template is exactly this text around `{{ digest_json }}`.
+const JSON_PREFIX: &str = "{\"type\": \"termwatch.digest\", \"version\": 1, \"digest\": ";
+const JSON_SUFFIX: &str = "}";
+
 /// Compiled templates, shared by every digest of a run.
 #[derive(Debug)]
 pub struct Renderer {
@@ -58,6 +63,8 @@ pub struct Renderer {
     /// (serde_json output) in fixed text: its output is valid JSON by
     /// construction, so re-parsing every body to check it is skipped.
     json_built_in: bool,
+    /// Each template's last output size, to size the next output buffer.
+    sizes: [AtomicUsize; 3],
 }
 
 /// Past this many cached events the cache starts over, so a long-lived
@@ -81,17 +88,55 @@ macro_rules! fields {
     ($names:ident, $find:ident, [$($n:literal),* $(,)?]) => {
         const $names: &[&str] = &[$($n),*];
         fn $find(key: &str) -> Option<usize> {
-            let mut i = 0usize;
-            $(
-                if key == $n {
-                    return Some(i);
-                }
-                i += 1;
-            )*
-            let _ = i;
-            None
+            const TABLE: [u8; SLOTS] = field_table($names);
+            find_field(&TABLE, $names, key)
         }
     };
+}
+
+/// Size of a field table: a power of two well above any field count, so
+/// probes are short.
+const SLOTS: usize = 64;
+const EMPTY: u8 = u8::MAX;
+
+/// Where a field name starts probing: from its length and end bytes, which
+/// are the bytes that tell the names of one struct apart.
+const fn field_slot(name: &[u8]) -> usize {
+    let n = name.len();
+    if n == 0 {
+        return 0;
+    }
+    (n.wrapping_mul(31) ^ (name[0] as usize).wrapping_mul(7) ^ ((name[n - 1] as usize) * 3)) % SLOTS
+}
+
+/// An open-addressing table from `field_slot` to a position in `names`.
+const fn field_table(names: &[&str]) -> [u8; SLOTS] {
+    assert!(names.len() < SLOTS / 2);
+    let mut table = [EMPTY; SLOTS];
+    let mut i = 0;
+    while i < names.len() {
+        let mut slot = field_slot(names[i].as_bytes());
+        while table[slot] != EMPTY {
+            slot = (slot + 1) % SLOTS;
+        }
+        table[slot] = i as u8;
+        i += 1;
+    }
+    table
+}
+
+fn find_field(table: &[u8; SLOTS], names: &[&str], key: &str) -> Option<usize> {
+    let mut slot = field_slot(key.as_bytes());
+    loop {
+        let i = table[slot];
+        if i == EMPTY {
+            return None;
+        }
+        if names[usize::from(i)] == key {
+            return Some(usize::from(i));
+        }
+        slot = (slot + 1) % SLOTS;
+    }
 }
 
 fields!(
@@ -403,6 +448,7 @@ impl Renderer {
                 files,
                 events: RwLock::new(HashMap::new()),
                 json_built_in,
+                sizes: Default::default(),
             })
         } else {
             Err(problems)
@@ -417,6 +463,8 @@ impl Renderer {
         };
         let prepared = self.prepared_all(digest).map_err(not_json)?;
         let digest_json = digest_json(digest, &prepared).map_err(not_json)?;
+        let digest_json_len = digest_json.len();
+        let digest_json_value = Value::from_safe_string(digest_json);
         let items: Vec<Value> = digest
             .items
             .iter()
@@ -439,25 +487,48 @@ impl Renderer {
                 items: &items,
                 immediate: digest.immediate,
             })),
-            digest_json: Value::from_safe_string(digest_json),
+            digest_json: digest_json_value.clone(),
             groups,
             period: &period,
         }));
         let one = |i: usize| -> Result<String, Error> {
+            let problem =
+                |e: minijinja::Error| Error::Template(template_problem(&self.files[i], &e));
+            // Sized from the last body of this template: growing a string
+            // of a few hundred KB by doubling copies it several times.
+            let last = self.sizes[i].load(Ordering::Relaxed);
+            let mut out = Vec::with_capacity(last + last / 8);
             self.env
                 .get_template(TEMPLATE_NAMES[i])
-                .and_then(|t| t.render(ctx.clone()))
-                .map_err(|e| Error::Template(template_problem(&self.files[i], &e)))
+                .and_then(|t| t.render_captured_to(ctx.clone(), &mut out))
+                .map_err(problem)?;
+            self.sizes[i].store(out.len(), Ordering::Relaxed);
+            // Templates write only `str`s, so this check never fails.
+            String::from_utf8(out).map_err(|e| {
+                problem(minijinja::Error::new(
+                    minijinja::ErrorKind::WriteFailure,
+                    e.to_string(),
+                ))
+            })
         };
-        let json = one(2)?;
-        if !self.json_built_in
-            && let Err(source) = serde_json::from_str::<serde::de::IgnoredAny>(&json)
-        {
-            return Err(Error::NotJson {
-                file: self.files[2].clone(),
-                source,
-            });
-        }
+        let json = if self.json_built_in {
+            // What the built-in template renders, without running it.
+            let mut json =
+                String::with_capacity(JSON_PREFIX.len() + digest_json_len + JSON_SUFFIX.len());
+            json.push_str(JSON_PREFIX);
+            json.push_str(digest_json_value.as_str().unwrap_or_default());
+            json.push_str(JSON_SUFFIX);
+            json
+        } else {
+            let json = one(2)?;
+            if let Err(source) = serde_json::from_str::<serde::de::IgnoredAny>(&json) {
+                return Err(Error::NotJson {
+                    file: self.files[2].clone(),
+                    source,
+                });
+            }
+            json
+        };
         Ok(Rendered {
             html: one(0)?,
             text: one(1)?,
@@ -738,6 +809,25 @@ mod tests {
         assert_eq!(ours, serde_json::to_string(&d).unwrap());
     }
 
+    #[test]
+    fn every_field_name_is_found_and_no_other() {
+        for (names, find) in [
+            (EVENT_FIELDS, event_field as fn(&str) -> Option<usize>),
+            (SOURCE_FIELDS, source_field),
+            (CLAIM_FIELDS, claim_field),
+            (ITEM_FIELDS, item_field),
+            (ACTION_FIELDS, action_field),
+        ] {
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(find(n), Some(i), "{n}");
+                assert_eq!(find(&format!("{n}x")), None);
+            }
+            for other in ["", "x", "sourcesx", "Id", "evidence2"] {
+                assert_eq!(find(other), None, "{other}");
+            }
+        }
+    }
+
     /// The template values built by hand are the Serde values they replace:
     /// same fields, order, nesting and printed form, so output is unchanged.
     #[test]
@@ -785,6 +875,27 @@ mod tests {
             v.to_string(),
             Value::from(minijinja::value::Serde(&plain)).to_string()
         );
+    }
+
+    #[test]
+    fn built_in_json_is_rendered_as_the_template_would() {
+        // minijinja drops the one trailing newline of a template.
+        assert_eq!(
+            BUILT_IN[2],
+            format!("{JSON_PREFIX}{{{{ digest_json }}}}{JSON_SUFFIX}\n")
+        );
+        let r = renderer();
+        assert!(r.json_built_in);
+        let d = super::super::sample::sample_digest();
+        let ours = r.render(&d, "UTC").unwrap().json;
+        let dj = digest_json(&d, &r.prepared_all(&d).unwrap()).unwrap();
+        let by_template = r
+            .env
+            .get_template("digest.json")
+            .unwrap()
+            .render(minijinja::context! { digest_json => Value::from_safe_string(dj) })
+            .unwrap();
+        assert_eq!(ours, by_template);
     }
 
     #[test]
