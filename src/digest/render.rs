@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use minijinja::value::{Enumerator, Object};
 use minijinja::{AutoEscape, Environment, Value};
@@ -55,10 +56,11 @@ const JSON_SUFFIX: &str = "}";
 pub struct Renderer {
     env: Environment<'static>,
     files: [PathBuf; 3],
-    /// Each event's template value and JSON, by event id. One step renders
-    /// the same events for thousands of clients; converting each event once
-    /// instead of once per digest is most of the rendering time saved.
-    events: RwLock<HashMap<String, Arc<PreparedEvent>>>,
+    /// Identifies this renderer's events in the per-thread `PREPARED`
+    /// cache. One step renders the same events for thousands of clients;
+    /// converting each event once instead of once per digest is most of
+    /// the rendering time saved.
+    id: u64,
     /// The JSON template is the built-in one, which wraps `digest_json`
     /// (serde_json output) in fixed text: its output is valid JSON by
     /// construction, so re-parsing every body to check it is skipped.
@@ -446,7 +448,7 @@ impl Renderer {
             Ok(Renderer {
                 env,
                 files,
-                events: RwLock::new(HashMap::new()),
+                id: NEXT_RENDERER.fetch_add(1, Ordering::Relaxed),
                 json_built_in,
                 sizes: Default::default(),
             })
@@ -536,58 +538,65 @@ impl Renderer {
         })
     }
 
-    /// The cached conversions of the digest's events, under one read lock
-    /// (one lock per item is contended once several threads render).
-    fn prepared_all(&self, digest: &Digest) -> Result<Vec<Arc<PreparedEvent>>, serde_json::Error> {
-        let mut out: Vec<Option<Arc<PreparedEvent>>> = {
-            let map = self.events.read().unwrap_or_else(|e| e.into_inner());
-            digest
-                .items
-                .iter()
-                .map(|i| map.get(&i.event.id).filter(|p| p.event == i.event).cloned())
-                .collect()
-        };
-        for (slot, item) in out.iter_mut().zip(&digest.items) {
-            if slot.is_none() {
-                *slot = Some(self.prepared(&item.event)?);
-            }
-        }
-        Ok(out.into_iter().flatten().collect())
+    /// The cached conversions of the digest's events, made on first use.
+    fn prepared_all(&self, digest: &Digest) -> Result<Vec<Rc<PreparedEvent>>, serde_json::Error> {
+        digest
+            .items
+            .iter()
+            .map(|i| self.prepared(&i.event))
+            .collect()
     }
 
-    /// The cached conversion of `event`, made on first use.
-    fn prepared(&self, event: &Event) -> Result<Arc<PreparedEvent>, serde_json::Error> {
-        // A poisoned lock only means another thread panicked mid-insert;
-        // the map itself is still sound.
-        let cached = self
-            .events
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&event.id)
-            .cloned();
-        if let Some(p) = cached.filter(|p| p.event == *event) {
-            return Ok(p);
-        }
-        let p = Arc::new(PreparedEvent {
-            json: serde_json::to_string(event)?,
-            value: event_value(event),
-            event: event.clone(),
-        });
-        let mut map = self.events.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_CACHED_EVENTS {
-            map.clear();
-        }
-        map.insert(event.id.clone(), p.clone());
-        Ok(p)
+    /// The cached conversion of `event`, made on first use by this thread.
+    fn prepared(&self, event: &Event) -> Result<Rc<PreparedEvent>, serde_json::Error> {
+        PREPARED.with(|cell| {
+            let mut cache = cell.borrow_mut();
+            if cache.renderer != self.id {
+                cache.renderer = self.id;
+                cache.events.clear();
+            }
+            if let Some(p) = cache.events.get(&event.id).filter(|p| p.event == *event) {
+                return Ok(p.clone());
+            }
+            let p = Rc::new(PreparedEvent {
+                json: serde_json::to_string(event)?,
+                value: event_value(event),
+                event: event.clone(),
+            });
+            if cache.events.len() >= MAX_CACHED_EVENTS {
+                cache.events.clear();
+            }
+            cache.events.insert(event.id.clone(), p.clone());
+            Ok(p)
+        })
     }
+}
+
+/// The prepared events of one renderer, on one thread.
+#[derive(Default)]
+struct PreparedCache {
+    /// `Renderer::id` of the renderer the events were prepared for.
+    renderer: u64,
+    events: HashMap<String, Rc<PreparedEvent>>,
+}
+
+/// Source of `Renderer::id`; 0 is never handed out, so an empty cache
+/// belongs to no renderer.
+static NEXT_RENDERER: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Per thread, not shared: every template lookup clones the event's
+    /// values (reference counts), and threads rendering the same events
+    /// from one shared copy fight over those counts' cache lines. One
+    /// renderer's events at a time, so renderers made per step do not pile
+    /// up on long-lived threads.
+    static PREPARED: std::cell::RefCell<PreparedCache> =
+        std::cell::RefCell::new(PreparedCache::default());
 }
 
 /// `serde_json::to_string(digest)`, with each event's JSON spliced in from
 /// the cache instead of serialised again.
-fn digest_json(
-    digest: &Digest,
-    events: &[Arc<PreparedEvent>],
-) -> Result<String, serde_json::Error> {
+fn digest_json(digest: &Digest, events: &[Rc<PreparedEvent>]) -> Result<String, serde_json::Error> {
     let head = serde_json::to_string(&DigestHead {
         id: &digest.id,
         client_id: &digest.client_id,
