@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench --bench digest` (optionally `-- CLIENTS EVENTS THREADS`).
 //! Prints the wall time for one thread and for all available threads.
+//! With `DIGEST_BENCH_CHECKSUM=1` it also prints a hash of the sample's
+//! rendered bodies, to compare the output before and after a change.
 
 use std::time::Instant;
 
@@ -227,6 +229,26 @@ fn main() {
         build_time,
         t.elapsed()
     );
+
+    // Opt-in, outside the timings: a hash of every body of the sample, to
+    // check that a change to rendering left the output byte for byte alone
+    // (run once before and once after the change, compare the lines).
+    if std::env::var_os("DIGEST_BENCH_CHECKSUM").is_some() {
+        use sha2::{Digest as _, Sha256};
+        let mut h = Sha256::new();
+        for (i, d) in &built {
+            let r = renderer.render(d, &sample[*i].timezone).expect("render");
+            for body in [&r.html, &r.text, &r.json] {
+                h.update(body.len().to_le_bytes());
+                h.update(body.as_bytes());
+            }
+        }
+        println!(
+            "checksum of {} digests: {}",
+            built.len(),
+            hex::encode(h.finalize())
+        );
+    }
 
     let t = Instant::now();
     let one = run(

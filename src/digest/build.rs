@@ -93,30 +93,49 @@ pub fn build_digest<'a>(
 
 /// "Microsoft and OpenAI license: non exclusive until 2032".
 pub fn headline(e: &Event) -> String {
-    let who = match (&e.product, &e.platform) {
-        (Some(product), Some(platform)) => format!("{product} on {platform}"),
-        (Some(product), None) => product.clone(),
-        (None, Some(platform)) => format!("{} on {platform}", e.parties.join(" and ")),
-        (None, None) => e.parties.join(" and "),
+    // Built in one buffer: this runs for every event of every client.
+    let mut s = String::with_capacity(160);
+    let parties = |s: &mut String| {
+        for (i, p) in e.parties.iter().enumerate() {
+            if i > 0 {
+                s.push_str(" and ");
+            }
+            s.push_str(p);
+        }
     };
-    let mut s = format!(
-        "{who} {}: {}",
-        e.kind.as_str().replace('_', " "),
-        e.status.as_str().replace('_', " ")
-    );
+    match (&e.product, &e.platform) {
+        (Some(product), _) => s.push_str(product),
+        (None, _) => parties(&mut s),
+    }
+    if let Some(platform) = &e.platform {
+        s.push_str(" on ");
+        s.push_str(platform);
+    }
+    let words =
+        |s: &mut String, w: &str| s.extend(w.chars().map(|c| if c == '_' { ' ' } else { c }));
+    s.push(' ');
+    words(&mut s, e.kind.as_str());
+    s.push_str(": ");
+    words(&mut s, e.status.as_str());
     if let (Some(payer), Some(payee)) = (&e.payer, &e.payee) {
-        s.push_str(&format!(" ({payer} pays {payee})"));
+        s.push_str(" (");
+        s.push_str(payer);
+        s.push_str(" pays ");
+        s.push_str(payee);
+        s.push(')');
     }
     if let Some(until) = &e.until {
-        s.push_str(&format!(" until {until}"));
+        s.push_str(" until ");
+        s.push_str(until);
     }
     if let Some(eff) = &e.effective {
-        s.push_str(&format!(", effective {eff}"));
+        s.push_str(", effective ");
+        s.push_str(eff);
     }
     if e.disputed {
         s.push_str(" [disputed]");
     }
-    clean_line(&s)
+    clean_line_owned(s)
 }
 
 fn subject(client: &ClientProfile, items: &[DigestItem], kind: WindowKind) -> String {
@@ -138,7 +157,19 @@ fn subject(client: &ClientProfile, items: &[DigestItem], kind: WindowKind) -> St
 
 /// One line, no control characters (CR/LF would let scraped text inject mail headers), at most 200 characters.
 pub fn clean_line(s: &str) -> String {
-    let one = clean_line_unbounded(s);
+    bounded(clean_line_unbounded(s))
+}
+
+/// `clean_line` without copying text that is already clean.
+fn clean_line_owned(s: String) -> String {
+    if is_clean_line(&s) {
+        bounded(s)
+    } else {
+        clean_line(&s)
+    }
+}
+
+fn bounded(one: String) -> String {
     match one.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &one[..i]),
         None => one,
@@ -172,4 +203,67 @@ pub(crate) fn is_clean_line(s: &str) -> bool {
         && b.last() != Some(&b' ')
         && b.iter().all(|&c| c == b' ' || (c > b' ' && c < 0x7f))
         && !s.contains("  ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ChangeKind, Status};
+
+    /// The headline as it was first written, with `format!`.
+    fn reference(e: &Event) -> String {
+        let who = match (&e.product, &e.platform) {
+            (Some(product), Some(platform)) => format!("{product} on {platform}"),
+            (Some(product), None) => product.clone(),
+            (None, Some(platform)) => format!("{} on {platform}", e.parties.join(" and ")),
+            (None, None) => e.parties.join(" and "),
+        };
+        let mut s = format!(
+            "{who} {}: {}",
+            e.kind.as_str().replace('_', " "),
+            e.status.as_str().replace('_', " ")
+        );
+        if let (Some(payer), Some(payee)) = (&e.payer, &e.payee) {
+            s.push_str(&format!(" ({payer} pays {payee})"));
+        }
+        if let Some(until) = &e.until {
+            s.push_str(&format!(" until {until}"));
+        }
+        if let Some(eff) = &e.effective {
+            s.push_str(&format!(", effective {eff}"));
+        }
+        if e.disputed {
+            s.push_str(" [disputed]");
+        }
+        clean_line(&s)
+    }
+
+    #[test]
+    fn headline_equals_its_reference_form() {
+        let mut e = crate::digest::sample_digest().items[0].event.clone();
+        let long = "x".repeat(250);
+        for product in [None, Some("Nimbus-7"), Some(" Odd\nname ")] {
+            for platform in [None, Some("Corvid Cloud")] {
+                for (payer, disputed) in [(None, false), (Some("Corvid"), true)] {
+                    for kind in [ChangeKind::RevenueShare, ChangeKind::License] {
+                        e.product = product.map(Into::into);
+                        e.platform = platform.map(Into::into);
+                        e.payer = payer.map(Into::into);
+                        e.payee = Some("Nimbus".into());
+                        e.disputed = disputed;
+                        e.kind = kind;
+                        e.status = Status::NonExclusive;
+                        assert_eq!(headline(&e), reference(&e));
+                        e.until = Some(long.clone());
+                        assert_eq!(headline(&e), reference(&e));
+                        e.until = None;
+                        e.effective = None;
+                        assert_eq!(headline(&e), reference(&e));
+                    }
+                }
+            }
+        }
+        e.parties.clear();
+        assert_eq!(headline(&e), reference(&e));
+    }
 }

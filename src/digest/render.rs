@@ -6,8 +6,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use minijinja::value::{Enumerator, Object};
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
@@ -44,19 +47,26 @@ pub enum Error {
     },
 }
 
+/// The built-in JSON template is exactly this text around `{{ digest_json }}`.
+const JSON_PREFIX: &str = "{\"type\": \"termwatch.digest\", \"version\": 1, \"digest\": ";
+const JSON_SUFFIX: &str = "}";
+
 /// Compiled templates, shared by every digest of a run.
 #[derive(Debug)]
 pub struct Renderer {
     env: Environment<'static>,
     files: [PathBuf; 3],
-    /// Each event's template value and JSON, by event id. One step renders
-    /// the same events for thousands of clients; converting each event once
-    /// instead of once per digest is most of the rendering time saved.
-    events: RwLock<HashMap<String, Arc<PreparedEvent>>>,
+    /// Identifies this renderer's events in the per-thread `PREPARED`
+    /// cache. One step renders the same events for thousands of clients;
+    /// converting each event once instead of once per digest is most of
+    /// the rendering time saved.
+    id: u64,
     /// The JSON template is the built-in one, which wraps `digest_json`
     /// (serde_json output) in fixed text: its output is valid JSON by
     /// construction, so re-parsing every body to check it is skipped.
     json_built_in: bool,
+    /// Each template's last output size, to size the next output buffer.
+    sizes: [AtomicUsize; 3],
 }
 
 /// Past this many cached events the cache starts over, so a long-lived
@@ -72,24 +82,283 @@ struct PreparedEvent {
     json: String,
 }
 
+/// Field names of the types the templates see most, in Serde order, and a
+/// lookup from name to position that compares against constants instead
+/// of scanning every name (a template looks fields up thousands of times
+/// per digest).
+macro_rules! fields {
+    ($names:ident, $find:ident, [$($n:literal),* $(,)?]) => {
+        const $names: &[&str] = &[$($n),*];
+        fn $find(key: &str) -> Option<usize> {
+            const TABLE: [u8; SLOTS] = field_table($names);
+            find_field(&TABLE, $names, key)
+        }
+    };
+}
+
+/// Size of a field table: a power of two well above any field count, so
+/// probes are short.
+const SLOTS: usize = 64;
+const EMPTY: u8 = u8::MAX;
+
+/// Where a field name starts probing: from its length and end bytes, which
+/// are the bytes that tell the names of one struct apart.
+const fn field_slot(name: &[u8]) -> usize {
+    let n = name.len();
+    if n == 0 {
+        return 0;
+    }
+    (n.wrapping_mul(31) ^ (name[0] as usize).wrapping_mul(7) ^ ((name[n - 1] as usize) * 3)) % SLOTS
+}
+
+/// An open-addressing table from `field_slot` to a position in `names`.
+const fn field_table(names: &[&str]) -> [u8; SLOTS] {
+    assert!(names.len() < SLOTS / 2);
+    let mut table = [EMPTY; SLOTS];
+    let mut i = 0;
+    while i < names.len() {
+        let mut slot = field_slot(names[i].as_bytes());
+        while table[slot] != EMPTY {
+            slot = (slot + 1) % SLOTS;
+        }
+        table[slot] = i as u8;
+        i += 1;
+    }
+    table
+}
+
+fn find_field(table: &[u8; SLOTS], names: &[&str], key: &str) -> Option<usize> {
+    let mut slot = field_slot(key.as_bytes());
+    loop {
+        let i = table[slot];
+        if i == EMPTY {
+            return None;
+        }
+        if names[usize::from(i)] == key {
+            return Some(usize::from(i));
+        }
+        slot = (slot + 1) % SLOTS;
+    }
+}
+
+fields!(
+    EVENT_FIELDS,
+    event_field,
+    [
+        "id",
+        "kind",
+        "parties",
+        "licensor",
+        "licensee",
+        "payer",
+        "payee",
+        "product",
+        "platform",
+        "status",
+        "exclusive",
+        "until",
+        "effective",
+        "severity",
+        "confidence",
+        "disputed",
+        "claims",
+        "sources",
+        "confirmations",
+        "first_seen",
+        "last_seen",
+        "supersedes",
+    ]
+);
+fields!(
+    SOURCE_FIELDS,
+    source_field,
+    [
+        "article_id",
+        "revision_id",
+        "url",
+        "title",
+        "trust",
+        "published",
+        "evidence",
+        "confidence",
+        "status",
+        "exclusive",
+        "until",
+    ]
+);
+fields!(CLAIM_FIELDS, claim_field, ["field", "value", "sources"]);
+fields!(
+    ITEM_FIELDS,
+    item_field,
+    [
+        "event", "change", "urgency", "reasons", "actions", "headline"
+    ]
+);
+fields!(
+    ACTION_FIELDS,
+    action_field,
+    ["rule_id", "title", "why", "owner", "due", "severity"]
+);
+
+/// A struct as the templates see it: the fields of its Serde form in the
+/// same order (so `tojson`, `items`, loops and printing are unchanged),
+/// looked up through `find`.
+#[derive(Debug)]
+struct Record {
+    names: &'static [&'static str],
+    find: fn(&str) -> Option<usize>,
+    /// By position in `names`; `None` for a field Serde skipped.
+    values: Box<[Option<Value>]>,
+    /// Positions of the present fields, in Serde order.
+    order: Box<[u8]>,
+}
+
+impl Object for Record {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        self.values[(self.find)(key)?].clone()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(
+            self.order
+                .iter()
+                .map(|&i| Value::from(self.names[usize::from(i)]))
+                .collect(),
+        )
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.order.len())
+    }
+}
+
+/// `Record` from fields given in `names` order (all present).
+fn record(
+    names: &'static [&'static str],
+    find: fn(&str) -> Option<usize>,
+    values: Vec<Value>,
+) -> Value {
+    debug_assert_eq!(names.len(), values.len());
+    Value::from_object(Record {
+        names,
+        find,
+        order: (0..values.len() as u8).collect(),
+        values: values.into_iter().map(Some).collect(),
+    })
+}
+
+/// The Serde form of a struct (a map) as a `Record`, with `inner` applied
+/// to each field value; the map unchanged if it has a field `names` lacks.
+fn as_record(
+    v: Value,
+    names: &'static [&'static str],
+    find: fn(&str) -> Option<usize>,
+    inner: impl Fn(&str, Value) -> Value,
+) -> Value {
+    let Ok(keys) = v.try_iter() else {
+        return v;
+    };
+    let mut values: Vec<Option<Value>> = vec![None; names.len()];
+    let mut order = Vec::new();
+    for key in keys {
+        let Some(i) = key.as_str().and_then(find) else {
+            return v;
+        };
+        let Ok(field) = v.get_attr(names[i]) else {
+            return v;
+        };
+        values[i] = Some(inner(names[i], field));
+        order.push(i as u8);
+    }
+    Value::from_object(Record {
+        names,
+        find,
+        values: values.into_boxed_slice(),
+        order: order.into_boxed_slice(),
+    })
+}
+
+/// Each element of a sequence through `f`; other values unchanged.
+fn map_seq(v: Value, f: impl Fn(Value) -> Value) -> Value {
+    if v.kind() != minijinja::value::ValueKind::Seq {
+        return v;
+    }
+    match v.try_iter() {
+        Ok(items) => Value::from(items.map(f).collect::<Vec<_>>()),
+        Err(_) => v,
+    }
+}
+
+fn source_value(v: Value) -> Value {
+    as_record(v, SOURCE_FIELDS, source_field, |_, f| f)
+}
+
+/// An event as the templates see it: its Serde form, with the event, its
+/// sources and claims as `Record`s.
+fn event_value(event: &Event) -> Value {
+    as_record(
+        Value::from(minijinja::value::Serde(event)),
+        EVENT_FIELDS,
+        event_field,
+        |name, f| match name {
+            "sources" | "confirmations" => map_seq(f, source_value),
+            "claims" => map_seq(f, |c| {
+                as_record(c, CLAIM_FIELDS, claim_field, |name, f| match name {
+                    "sources" => map_seq(f, source_value),
+                    _ => f,
+                })
+            }),
+            _ => f,
+        },
+    )
+}
+
+fn action_value(a: &Action) -> Value {
+    record(
+        ACTION_FIELDS,
+        action_field,
+        vec![
+            Value::from(a.rule_id.as_str()),
+            Value::from(a.title.as_str()),
+            Value::from(a.why.as_str()),
+            Value::from(a.owner.as_str()),
+            a.due.as_deref().map_or(Value::from(()), Value::from),
+            Value::from(a.severity.as_str()),
+        ],
+    )
+}
+
+/// A `DigestItem` as the templates see it, with the event already converted.
+fn item_value(item: &DigestItem, event: &Value) -> Value {
+    record(
+        ITEM_FIELDS,
+        item_field,
+        vec![
+            event.clone(),
+            Value::from(item.change.as_str()),
+            Value::from(item.urgency.as_str()),
+            Value::from(
+                item.reasons
+                    .iter()
+                    .map(|r| Value::from(r.as_str()))
+                    .collect::<Vec<_>>(),
+            ),
+            Value::from(item.actions.iter().map(action_value).collect::<Vec<_>>()),
+            Value::from(item.headline.as_str()),
+        ],
+    )
+}
+
 #[derive(Serialize)]
 struct Group {
     label: &'static str,
     severity: Severity,
     colour: &'static str,
     items: Value,
-}
-
-/// A `DigestItem` as the templates see it (same fields, same order), with
-/// the event already converted.
-#[derive(Serialize)]
-struct ItemView<'a> {
-    event: &'a Value,
-    change: &'a str,
-    urgency: Severity,
-    reasons: &'a [String],
-    actions: &'a [Action],
-    headline: &'a str,
 }
 
 /// A `Digest` as the templates see it (same fields, same order).
@@ -179,8 +448,9 @@ impl Renderer {
             Ok(Renderer {
                 env,
                 files,
-                events: RwLock::new(HashMap::new()),
+                id: NEXT_RENDERER.fetch_add(1, Ordering::Relaxed),
                 json_built_in,
+                sizes: Default::default(),
             })
         } else {
             Err(problems)
@@ -193,27 +463,15 @@ impl Renderer {
             file: self.files[2].clone(),
             source,
         };
-        let prepared = digest
-            .items
-            .iter()
-            .map(|i| self.prepared(&i.event))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(not_json)?;
+        let prepared = self.prepared_all(digest).map_err(not_json)?;
         let digest_json = digest_json(digest, &prepared).map_err(not_json)?;
+        let digest_json_len = digest_json.len();
+        let digest_json_value = Value::from_safe_string(digest_json);
         let items: Vec<Value> = digest
             .items
             .iter()
             .zip(&prepared)
-            .map(|(i, p)| {
-                Value::from(minijinja::value::Serde(ItemView {
-                    event: &p.value,
-                    change: &i.change,
-                    urgency: i.urgency,
-                    reasons: &i.reasons,
-                    actions: &i.actions,
-                    headline: &i.headline,
-                }))
-            })
+            .map(|(i, p)| item_value(i, &p.value))
             .collect();
         let groups = groups(&digest.items, &items);
         let items = Value::from(items);
@@ -231,25 +489,48 @@ impl Renderer {
                 items: &items,
                 immediate: digest.immediate,
             })),
-            digest_json: Value::from_safe_string(digest_json),
+            digest_json: digest_json_value.clone(),
             groups,
             period: &period,
         }));
         let one = |i: usize| -> Result<String, Error> {
+            let problem =
+                |e: minijinja::Error| Error::Template(template_problem(&self.files[i], &e));
+            // Sized from the last body of this template: growing a string
+            // of a few hundred KB by doubling copies it several times.
+            let last = self.sizes[i].load(Ordering::Relaxed);
+            let mut out = Vec::with_capacity(last + last / 8);
             self.env
                 .get_template(TEMPLATE_NAMES[i])
-                .and_then(|t| t.render(ctx.clone()))
-                .map_err(|e| Error::Template(template_problem(&self.files[i], &e)))
+                .and_then(|t| t.render_captured_to(ctx.clone(), &mut out))
+                .map_err(problem)?;
+            self.sizes[i].store(out.len(), Ordering::Relaxed);
+            // Templates write only `str`s, so this check never fails.
+            String::from_utf8(out).map_err(|e| {
+                problem(minijinja::Error::new(
+                    minijinja::ErrorKind::WriteFailure,
+                    e.to_string(),
+                ))
+            })
         };
-        let json = one(2)?;
-        if !self.json_built_in
-            && let Err(source) = serde_json::from_str::<serde::de::IgnoredAny>(&json)
-        {
-            return Err(Error::NotJson {
-                file: self.files[2].clone(),
-                source,
-            });
-        }
+        let json = if self.json_built_in {
+            // What the built-in template renders, without running it.
+            let mut json =
+                String::with_capacity(JSON_PREFIX.len() + digest_json_len + JSON_SUFFIX.len());
+            json.push_str(JSON_PREFIX);
+            json.push_str(digest_json_value.as_str().unwrap_or_default());
+            json.push_str(JSON_SUFFIX);
+            json
+        } else {
+            let json = one(2)?;
+            if let Err(source) = serde_json::from_str::<serde::de::IgnoredAny>(&json) {
+                return Err(Error::NotJson {
+                    file: self.files[2].clone(),
+                    source,
+                });
+            }
+            json
+        };
         Ok(Rendered {
             html: one(0)?,
             text: one(1)?,
@@ -257,39 +538,65 @@ impl Renderer {
         })
     }
 
-    /// The cached conversion of `event`, made on first use.
-    fn prepared(&self, event: &Event) -> Result<Arc<PreparedEvent>, serde_json::Error> {
-        // A poisoned lock only means another thread panicked mid-insert;
-        // the map itself is still sound.
-        let cached = self
-            .events
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&event.id)
-            .cloned();
-        if let Some(p) = cached.filter(|p| p.event == *event) {
-            return Ok(p);
-        }
-        let p = Arc::new(PreparedEvent {
-            json: serde_json::to_string(event)?,
-            value: Value::from(minijinja::value::Serde(event)),
-            event: event.clone(),
-        });
-        let mut map = self.events.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_CACHED_EVENTS {
-            map.clear();
-        }
-        map.insert(event.id.clone(), p.clone());
-        Ok(p)
+    /// The cached conversions of the digest's events, made on first use.
+    fn prepared_all(&self, digest: &Digest) -> Result<Vec<Rc<PreparedEvent>>, serde_json::Error> {
+        digest
+            .items
+            .iter()
+            .map(|i| self.prepared(&i.event))
+            .collect()
     }
+
+    /// The cached conversion of `event`, made on first use by this thread.
+    fn prepared(&self, event: &Event) -> Result<Rc<PreparedEvent>, serde_json::Error> {
+        PREPARED.with(|cell| {
+            let mut cache = cell.borrow_mut();
+            if cache.renderer != self.id {
+                cache.renderer = self.id;
+                cache.events.clear();
+            }
+            if let Some(p) = cache.events.get(&event.id).filter(|p| p.event == *event) {
+                return Ok(p.clone());
+            }
+            let p = Rc::new(PreparedEvent {
+                json: serde_json::to_string(event)?,
+                value: event_value(event),
+                event: event.clone(),
+            });
+            if cache.events.len() >= MAX_CACHED_EVENTS {
+                cache.events.clear();
+            }
+            cache.events.insert(event.id.clone(), p.clone());
+            Ok(p)
+        })
+    }
+}
+
+/// The prepared events of one renderer, on one thread.
+#[derive(Default)]
+struct PreparedCache {
+    /// `Renderer::id` of the renderer the events were prepared for.
+    renderer: u64,
+    events: HashMap<String, Rc<PreparedEvent>>,
+}
+
+/// Source of `Renderer::id`; 0 is never handed out, so an empty cache
+/// belongs to no renderer.
+static NEXT_RENDERER: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Per thread, not shared: every template lookup clones the event's
+    /// values (reference counts), and threads rendering the same events
+    /// from one shared copy fight over those counts' cache lines. One
+    /// renderer's events at a time, so renderers made per step do not pile
+    /// up on long-lived threads.
+    static PREPARED: std::cell::RefCell<PreparedCache> =
+        std::cell::RefCell::new(PreparedCache::default());
 }
 
 /// `serde_json::to_string(digest)`, with each event's JSON spliced in from
 /// the cache instead of serialised again.
-fn digest_json(
-    digest: &Digest,
-    events: &[Arc<PreparedEvent>],
-) -> Result<String, serde_json::Error> {
+fn digest_json(digest: &Digest, events: &[Rc<PreparedEvent>]) -> Result<String, serde_json::Error> {
     let head = serde_json::to_string(&DigestHead {
         id: &digest.id,
         client_id: &digest.client_id,
@@ -404,20 +711,74 @@ fn period(digest: &Digest, timezone: &str) -> String {
 }
 
 /// Only http(s) links survive; anything else (`javascript:`) becomes `#`.
-fn safe_url(url: String) -> String {
-    match url::Url::parse(&url) {
+fn safe_url_str(url: &str) -> String {
+    match url::Url::parse(url) {
         Ok(u) if u.scheme() == "https" || u.scheme() == "http" => u.to_string(),
         _ => "#".to_string(),
     }
 }
 
+/// Past this many URLs a thread's `safe_url` cache starts over.
+const MAX_CACHED_URLS: usize = 8_192;
+
+thread_local! {
+    /// `safe_url` results by input: the same source links appear in every
+    /// client's digest, and parsing a URL costs far more than a lookup.
+    static SAFE_URLS: std::cell::RefCell<HashMap<String, Value>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// The `safe_url` filter; the filter's argument conversion (any value
+/// becomes its string form) is kept for values that are not strings.
+fn safe_url(state: &minijinja::State, v: Value) -> Result<Value, minijinja::Error> {
+    let owned;
+    let url = match v.as_str() {
+        Some(s) => s,
+        None => {
+            owned = string_arg(state, &v)?;
+            &owned
+        }
+    };
+    SAFE_URLS.with(|cache| {
+        if let Some(hit) = cache.borrow().get(url) {
+            return Ok(hit.clone());
+        }
+        let out = Value::from(safe_url_str(url));
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= MAX_CACHED_URLS {
+            cache.clear();
+        }
+        cache.insert(url.to_string(), out.clone());
+        Ok(out)
+    })
+}
+
+/// A filter argument as a `String` filter parameter would receive it.
+fn string_arg(state: &minijinja::State, v: &Value) -> Result<String, minijinja::Error> {
+    use minijinja::value::ArgType;
+    String::from_state_and_value(Some(state), Some(v)).map(|(s, _)| s)
+}
+
 /// Scraped text on one line, without control characters.
-fn oneline(s: String) -> String {
+fn oneline_str(s: String) -> String {
     if super::build::is_clean_line(&s) {
         s
     } else {
         super::build::clean_line_unbounded(&s)
     }
+}
+
+/// The `oneline` filter: a plain string already on one line is passed
+/// through without a copy. Safe strings take the general path, which (as
+/// before) returns a plain string.
+fn oneline(state: &minijinja::State, v: Value) -> Result<Value, minijinja::Error> {
+    if !v.is_safe()
+        && let Some(s) = v.as_str()
+        && super::build::is_clean_line(s)
+    {
+        return Ok(v);
+    }
+    Ok(Value::from(oneline_str(string_arg(state, &v)?)))
 }
 
 #[cfg(test)]
@@ -435,12 +796,12 @@ mod tests {
     #[test]
     fn oneline_keeps_clean_text_and_cleans_the_rest() {
         assert_eq!(
-            oneline("Nimbus Labs & Corvid".into()),
+            oneline_str("Nimbus Labs & Corvid".into()),
             "Nimbus Labs & Corvid"
         );
-        assert_eq!(oneline(" a\r\nb\t c  d ".into()), "a b c d");
-        assert_eq!(oneline("a\u{7f}b\u{a0}c".into()), "a b c");
-        assert_eq!(oneline(String::new()), "");
+        assert_eq!(oneline_str(" a\r\nb\t c  d ".into()), "a b c d");
+        assert_eq!(oneline_str("a\u{7f}b\u{a0}c".into()), "a b c");
+        assert_eq!(oneline_str(String::new()), "");
     }
 
     #[test]
@@ -455,6 +816,125 @@ mod tests {
             .collect();
         let ours = digest_json(&d, &prepared).unwrap();
         assert_eq!(ours, serde_json::to_string(&d).unwrap());
+    }
+
+    #[test]
+    fn every_field_name_is_found_and_no_other() {
+        for (names, find) in [
+            (EVENT_FIELDS, event_field as fn(&str) -> Option<usize>),
+            (SOURCE_FIELDS, source_field),
+            (CLAIM_FIELDS, claim_field),
+            (ITEM_FIELDS, item_field),
+            (ACTION_FIELDS, action_field),
+        ] {
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(find(n), Some(i), "{n}");
+                assert_eq!(find(&format!("{n}x")), None);
+            }
+            for other in ["", "x", "sourcesx", "Id", "evidence2"] {
+                assert_eq!(find(other), None, "{other}");
+            }
+        }
+    }
+
+    /// The template values built by hand are the Serde values they replace:
+    /// same fields, order, nesting and printed form, so output is unchanged.
+    #[test]
+    fn record_values_equal_their_serde_form() {
+        let mut d = super::super::sample::sample_digest();
+        let mut item = d.items[0].clone();
+        item.event.confirmations = item.event.sources.clone();
+        item.event.supersedes = vec!["ev-old".into()];
+        item.event.licensor = Some("Nimbus Labs".into());
+        item.actions.push(Action {
+            due: None,
+            severity: Severity::Info,
+            ..item.actions[0].clone()
+        });
+        item.reasons.push("you use Corvid Cloud".into());
+        d.items.push(item);
+        for item in &d.items {
+            let ours = item_value(item, &event_value(&item.event));
+            let serde = Value::from(minijinja::value::Serde(item));
+            assert_eq!(ours.to_string(), serde.to_string());
+            assert_eq!(
+                serde_json::to_string(&ours).unwrap(),
+                serde_json::to_string(&serde).unwrap()
+            );
+            let keys = |v: &Value| v.try_iter().unwrap().collect::<Vec<_>>();
+            assert_eq!(
+                keys(&ours.get_attr("event").unwrap()),
+                keys(&serde.get_attr("event").unwrap())
+            );
+            assert!(
+                ours.get_attr("event")
+                    .unwrap()
+                    .get_attr("claims")
+                    .unwrap()
+                    .is_true()
+            );
+            assert!(ours.get_attr("nope").unwrap().is_undefined());
+        }
+        let no_claims = &d.items[0].event;
+        let mut plain = no_claims.clone();
+        plain.claims.clear();
+        let v = event_value(&plain);
+        assert!(v.get_attr("claims").unwrap().is_undefined());
+        assert_eq!(
+            v.to_string(),
+            Value::from(minijinja::value::Serde(&plain)).to_string()
+        );
+    }
+
+    #[test]
+    fn built_in_json_is_rendered_as_the_template_would() {
+        // minijinja drops the one trailing newline of a template.
+        assert_eq!(
+            BUILT_IN[2],
+            format!("{JSON_PREFIX}{{{{ digest_json }}}}{JSON_SUFFIX}\n")
+        );
+        let r = renderer();
+        assert!(r.json_built_in);
+        let d = super::super::sample::sample_digest();
+        let ours = r.render(&d, "UTC").unwrap().json;
+        let dj = digest_json(&d, &r.prepared_all(&d).unwrap()).unwrap();
+        let by_template = r
+            .env
+            .get_template("digest.json")
+            .unwrap()
+            .render(minijinja::context! { digest_json => Value::from_safe_string(dj) })
+            .unwrap();
+        assert_eq!(ours, by_template);
+    }
+
+    #[test]
+    fn filters_keep_their_results() {
+        let env = {
+            let mut env = Environment::new();
+            env.add_filter("safe_url", safe_url);
+            env.add_filter("oneline", oneline);
+            env
+        };
+        let r = |src: &str, v: Value| env.render_str(src, minijinja::context! { v => v }).unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                r("{{ v|safe_url }}", Value::from("HTTPS://Example.com")),
+                "https://example.com/"
+            );
+            assert_eq!(r("{{ v|safe_url }}", Value::from("javascript:x")), "#");
+        }
+        assert_eq!(r("{{ v|safe_url }}", Value::from(3)), "#");
+        assert_eq!(r("{{ v|oneline }}", Value::from(" a\n b ")), "a b");
+        assert_eq!(r("{{ v|oneline }}", Value::from(12)), "12");
+        assert_eq!(r("{{ v|oneline }}", Value::from("a b")), "a b");
+        // A safe string comes back plain, as it did through a `String` filter.
+        let out = env
+            .render_str(
+                "{{ (v|oneline) is safe }}",
+                minijinja::context! { v => Value::from_safe_string("a".into()) },
+            )
+            .unwrap();
+        assert!(out.eq_ignore_ascii_case("false"), "{out}");
     }
 
     #[test]

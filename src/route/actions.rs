@@ -64,6 +64,8 @@ const KEYS: [&str; 23] = [
 const REGIME: usize = 15;
 const DUE: usize = 18;
 const SEVERITY: usize = 19;
+/// `KEYS` before this index have string values; the rest are booleans.
+const STRING_KEYS: usize = 20;
 
 /// What an action template sees: every name of `KEYS` is always present
 /// (absent event fields get a readable stand-in) so strict templates never
@@ -241,12 +243,26 @@ fn render(
         matching_regime(r, client)
     };
     let severity = r.rule.severity.unwrap_or(event.severity);
-    let mut values = base.clone();
-    values[REGIME] = Value::from(regime.unwrap_or("your compliance programme"));
-    values[DUE] = Value::from(due_text);
-    values[SEVERITY] = Value::from(severity.as_str());
-    let ctx = Value::from_object(Context { values });
-    let text = |field: &str, raw: &str| -> String {
+    let regime = regime.unwrap_or("your compliance programme");
+    // Only templates with more than plain `{{ name }}` need minijinja; the
+    // context is made once, on first use.
+    let mut ctx: Option<Value> = None;
+    let mut text = |field: &str, raw: &str, plain: &Option<Vec<Segment>>| -> String {
+        if let Some(segments) = plain {
+            return one_line_owned(concat(segments, |i| match i {
+                REGIME => regime,
+                DUE => due_text,
+                SEVERITY => severity.as_str(),
+                _ => base[i].as_str().unwrap_or_default(),
+            }));
+        }
+        let ctx = ctx.get_or_insert_with(|| {
+            let mut values = base.clone();
+            values[REGIME] = Value::from(regime);
+            values[DUE] = Value::from(due_text);
+            values[SEVERITY] = Value::from(severity.as_str());
+            Value::from_object(Context { values })
+        });
         let name = template_name(&r.rule.id, field);
         let rendered = playbook
             .env
@@ -264,12 +280,66 @@ fn render(
     };
     Action {
         rule_id: r.rule.id.clone(),
-        title: text("title", &r.rule.title),
-        why: text("why", &r.rule.why),
+        title: text("title", &r.rule.title, &r.title_plain),
+        why: text("why", &r.rule.why, &r.why_plain),
         owner: r.rule.owner.clone(),
         due,
         severity,
     }
+}
+
+/// A piece of an action template that is only text and `{{ name }}`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Segment {
+    Text(String),
+    /// Index into `KEYS` of a name whose value is a string.
+    Name(usize),
+}
+
+/// The template as text and names when it is nothing more (most are), so
+/// rendering it is string concatenation instead of a minijinja run; `None`
+/// for anything else (filters, tests, blocks, comments, whitespace control),
+/// which minijinja renders. The output is the same: every string name is
+/// always defined and printed as is (no auto-escaping for action texts).
+pub(crate) fn plain_template(src: &str) -> Option<Vec<Segment>> {
+    if src.contains("{%") || src.contains("{#") {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            out.push(Segment::Text(rest[..open].to_string()));
+        }
+        let after = &rest[open + 2..];
+        let close = after.find("}}")?;
+        let inner = &after[..close];
+        if inner.starts_with(['-', '+']) || inner.ends_with(['-', '+']) {
+            return None;
+        }
+        let i = KEYS.iter().position(|k| *k == inner.trim())?;
+        if i >= STRING_KEYS {
+            return None;
+        }
+        out.push(Segment::Name(i));
+        rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Segment::Text(rest.to_string()));
+    }
+    Some(out)
+}
+
+/// A plain template's text with each name's value from `value`.
+fn concat<'a>(segments: &'a [Segment], value: impl Fn(usize) -> &'a str) -> String {
+    let mut out = String::with_capacity(256);
+    for seg in segments {
+        out.push_str(match seg {
+            Segment::Text(t) => t,
+            Segment::Name(i) => value(*i),
+        });
+    }
+    out
 }
 
 fn or<'a>(v: &'a Option<String>, stand_in: &'static str) -> &'a str {
@@ -282,6 +352,16 @@ fn one_line(s: &str) -> String {
 
 /// `one_line` without copying when the text already is one line.
 fn one_line_owned(s: String) -> String {
+    if s.is_ascii() {
+        // Same test as below on bytes: ASCII whitespace is 9..=13 and space.
+        let b = s.as_bytes();
+        let ws = |c: u8| c == b' ' || (9..=13).contains(&c);
+        let clean = !b.first().is_some_and(|&c| ws(c))
+            && !b.last().is_some_and(|&c| ws(c))
+            && !b.iter().any(|&c| (9..=13).contains(&c))
+            && !s.contains("  ");
+        return if clean { s } else { one_line(&s) };
+    }
     let clean = !s.starts_with(char::is_whitespace)
         && !s.ends_with(char::is_whitespace)
         && !s.char_indices().any(|(i, c)| {
@@ -317,5 +397,84 @@ pub fn parse_loose_date(s: &str) -> Option<jiff::civil::Date> {
             .map(|d| d.last_of_month()),
         [_, _, _] => s.parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_templates_are_only_text_and_names() {
+        assert_eq!(
+            plain_template("Check {{ product }} for {{client}}."),
+            Some(vec![
+                Segment::Text("Check ".into()),
+                Segment::Name(7),
+                Segment::Text(" for ".into()),
+                Segment::Name(0),
+                Segment::Text(".".into()),
+            ])
+        );
+        assert_eq!(
+            plain_template("no names"),
+            Some(vec![Segment::Text("no names".into())])
+        );
+        for not_plain in [
+            "{{ residency|upper }}",
+            "{% if has_platform %}x{% endif %}",
+            "{# note #}x",
+            "{{- client }}",
+            "{{ client -}}",
+            "{{ has_platform }}",
+            "{{ prodcut }}",
+            "{{ client ",
+            "{{ \"}}\" }}",
+        ] {
+            assert_eq!(plain_template(not_plain), None, "{not_plain}");
+        }
+    }
+
+    /// Every shipped template the fast path takes renders exactly as
+    /// minijinja renders it, for a context where each name has its own value.
+    #[test]
+    fn plain_templates_render_as_minijinja_does() {
+        let pb = super::super::load_playbook(&super::super::Config { playbook: None }).unwrap();
+        let values: Vec<String> = KEYS.iter().map(|k| format!("<{k} value>")).collect();
+        let mut ctx = [(); 23].map(|_| Value::from(true));
+        for (i, v) in values.iter().enumerate().take(STRING_KEYS) {
+            ctx[i] = Value::from(v.as_str());
+        }
+        let ctx = Value::from_object(Context { values: ctx });
+        let mut plain = 0;
+        for r in &pb.rules {
+            for (field, seg) in [("title", &r.title_plain), ("why", &r.why_plain)] {
+                let Some(seg) = seg else { continue };
+                plain += 1;
+                let expected = pb
+                    .env
+                    .get_template(&template_name(&r.rule.id, field))
+                    .unwrap()
+                    .render(&ctx)
+                    .unwrap();
+                assert_eq!(
+                    concat(seg, |i| values[i].as_str()),
+                    expected,
+                    "{}",
+                    r.rule.id
+                );
+            }
+        }
+        assert!(plain > 40, "only {plain} plain templates");
+    }
+
+    #[test]
+    fn one_line_owned_equals_one_line() {
+        for s in [
+            "a b", " a", "a ", "a  b", "a\tb", "a\nb", "a\u{b}b", "a\u{1f}b", "", "é b", "é  b",
+            "a\u{a0}b", "a\u{85}b",
+        ] {
+            assert_eq!(one_line_owned(s.to_string()), one_line(s), "{s:?}");
+        }
     }
 }

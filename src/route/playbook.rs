@@ -110,6 +110,9 @@ pub struct CompiledRule {
     pub(crate) regimes_lc: Vec<String>,
     pub(crate) parties_lc: Vec<String>,
     pub(crate) platforms_lc: Vec<String>,
+    /// `title` and `why` as text and names, when that is all they are.
+    pub(crate) title_plain: Option<Vec<super::actions::Segment>>,
+    pub(crate) why_plain: Option<Vec<super::actions::Segment>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -248,6 +251,8 @@ fn parse_rules(
                 regimes_lc: lc(&rule.regimes),
                 parties_lc: lc(&rule.parties),
                 platforms_lc: lc(&rule.platforms),
+                title_plain: super::actions::plain_template(&rule.title),
+                why_plain: super::actions::plain_template(&rule.why),
                 due,
                 rule,
             },
