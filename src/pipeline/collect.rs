@@ -19,7 +19,7 @@ use crate::store::{self, Store, articles};
 const CHANNEL: usize = 64;
 /// A batch is written once it holds this many sources or articles.
 const BATCH_SOURCES: usize = 200;
-const BATCH_ARTICLES: usize = 2_000;
+const BATCH_ARTICLES: usize = 1_000;
 
 /// What one collect pass did.
 #[derive(Debug, Clone, Default)]

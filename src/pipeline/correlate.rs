@@ -25,12 +25,24 @@ pub async fn run(
     now: jiff::Timestamp,
 ) -> Result<Applied, Error> {
     config.check()?;
+    // Correlating is a pure function of the current reports and the config:
+    // when neither changed since the last run, there is nothing to do (most
+    // passes of a long-running worker collect nothing new).
+    let fingerprint = serde_json::to_string(config).unwrap_or_default();
+    let inputs = store::events::correlate_inputs(store, &sha256_hex(&fingerprint)).await?;
+    if store::events::correlated_inputs(store).await?.as_deref() == Some(inputs.as_str()) {
+        tracing::debug!("no new term changes since the last correlate step; skipped");
+        return Ok(Applied::default());
+    }
     let t = std::time::Instant::now();
     let reports = store::changes::reports(store).await?;
     let read = t.elapsed();
     let events = correlate::correlate(&reports, config);
     let grouped = t.elapsed();
     let applied = store::events::apply(store, &events, now).await?;
+    // After the events are written: a crash in between only means the
+    // next pass correlates the same inputs again, which changes nothing.
+    store::events::set_correlated_inputs(store, &inputs).await?;
     tracing::debug!(
         read_ms = read.as_millis(),
         correlate_ms = (grouped - read).as_millis(),
@@ -46,4 +58,9 @@ pub async fn run(
         "correlated"
     );
     Ok(applied)
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(s.as_bytes()))
 }

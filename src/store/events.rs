@@ -200,3 +200,43 @@ pub async fn history(store: &Store) -> Result<HashMap<String, Vec<HistoryLine>>>
     }
     Ok(out)
 }
+
+/// A fingerprint of what correlate reads: every extraction writes term
+/// change rows (new ids) or marks a revision extracted (the counts), so any
+/// change to the current reports changes it. `config` is the caller's
+/// fingerprint of its settings.
+pub async fn correlate_inputs(store: &Store, config: &str) -> Result<String> {
+    let (changes, revisions, pending): (Option<i64>, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT max(id) FROM term_changes), (SELECT count(*) FROM revisions), \
+                (SELECT count(*) FROM revisions WHERE extracted_at IS NULL)",
+    )
+    .fetch_one(&store.pool)
+    .await?;
+    Ok(format!(
+        "{} changes={} extracted={} config={config}",
+        env!("CARGO_PKG_VERSION"),
+        changes.unwrap_or(0),
+        revisions - pending
+    ))
+}
+
+/// The inputs the last completed correlate step ran on.
+pub async fn correlated_inputs(store: &Store) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT inputs FROM correlated_inputs WHERE id = 1")
+            .fetch_optional(&store.pool)
+            .await?,
+    )
+}
+
+/// Records the inputs of a completed correlate step.
+pub async fn set_correlated_inputs(store: &Store, inputs: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO correlated_inputs (id, inputs) VALUES (1, ?) \
+         ON CONFLICT(id) DO UPDATE SET inputs = excluded.inputs",
+    )
+    .bind(inputs)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}

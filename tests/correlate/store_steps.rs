@@ -258,3 +258,45 @@ async fn a_stored_denial_confirms_and_a_vendor_settles_a_stored_dispute() {
         "{lines:?}"
     );
 }
+
+#[tokio::test]
+async fn a_pass_with_nothing_new_skips_correlating_but_a_new_config_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in(dir.path()).await.unwrap();
+    let a = article(
+        "https://wire.example/9",
+        "Nimbus update\nlicense extended 2030",
+        "2026-03-02",
+        Trust::News,
+    );
+    store_article(&store, &a).await.unwrap();
+    assert_eq!(step(&store, "2026-03-04").await.new.len(), 1);
+
+    // Take the event away behind the step's back: a pass that re-read the
+    // reports would put it back, a skipped one leaves the table empty.
+    sqlx::query("DELETE FROM events")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(step(&store, "2026-03-05").await, Default::default());
+    assert!(
+        termwatch::store::events::list(&store)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Other settings are other inputs: the step runs again.
+    let config = Config {
+        window_days: Config::default().window_days + 1,
+        ..Config::default()
+    };
+    let again = pipeline::correlate::run(&store, &config, ts("2026-03-06"))
+        .await
+        .expect("correlate");
+    assert_eq!(again.new.len(), 1);
+    assert_eq!(
+        termwatch::store::events::list(&store).await.unwrap().len(),
+        1
+    );
+}
