@@ -6,6 +6,7 @@
 //! With `DIGEST_BENCH_CHECKSUM=1` it also prints a hash of the sample's
 //! rendered bodies, to compare the output before and after a change.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use termwatch::digest::{self, Change, Renderer, Window, WindowKind};
@@ -154,7 +155,7 @@ fn clients(n: usize, rng: &mut Lcg) -> Vec<ClientProfile> {
 /// Builds and renders every client's digest; returns (digests, items, bytes).
 fn run(
     clients: &[ClientProfile],
-    events: &[Event],
+    events: &[Arc<Event>],
     playbook: &Playbook,
     renderer: &Renderer,
     window: &Window,
@@ -190,7 +191,11 @@ fn main() {
         .copied()
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let mut rng = Lcg(42);
-    let events = events(n_events, &mut rng);
+    // Shared, as the route step shares them between the digests it builds.
+    let events: Vec<Arc<Event>> = events(n_events, &mut rng)
+        .into_iter()
+        .map(Arc::new)
+        .collect();
     let clients = clients(n_clients, &mut rng);
     let playbook = route::load_playbook(&route::Config { playbook: None }).expect("playbook");
     let renderer = Renderer::load(&digest::Config::default()).expect("templates");

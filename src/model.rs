@@ -367,7 +367,8 @@ pub struct Action {
 /// One event in a client's digest, with what the client should do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DigestItem {
-    pub event: Event,
+    /// Shared: one route step puts the same event in thousands of digests.
+    pub event: std::sync::Arc<Event>,
     /// `new` or `updated` since the client's last digest.
     pub change: String,
     /// How urgent it is for this client (drives grouping).

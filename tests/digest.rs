@@ -438,7 +438,7 @@ fn hostile_scraped_text_is_escaped_and_subject_has_no_newlines() {
         end: ts("2026-06-02T00:00:00Z"),
         kind: WindowKind::Regular,
     };
-    let e = hostile_event();
+    let e = std::sync::Arc::new(hostile_event());
     let d = digest::build_digest(&c, &pb, [(&e, digest::Change::New)], &w, w.end).unwrap();
     assert!(
         !d.subject.contains('\r') && !d.subject.contains('\n'),

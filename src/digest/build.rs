@@ -1,6 +1,8 @@
 //! Building one client's digest from the events in its window: route each
 //! event, apply the playbook, rank by urgency, name it with a stable id.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use sha2::{Digest as _, Sha256};
 
@@ -42,7 +44,7 @@ pub fn digest_id(client_id: &str, window: &Window) -> String {
 pub fn build_digest<'a>(
     client: &ClientProfile,
     playbook: &Playbook,
-    events: impl IntoIterator<Item = (&'a Event, Change)>,
+    events: impl IntoIterator<Item = (&'a Arc<Event>, Change)>,
     window: &Window,
     now: Timestamp,
 ) -> Option<Digest> {
@@ -59,7 +61,7 @@ pub fn build_digest<'a>(
                 .unwrap_or_default();
             Some(DigestItem {
                 headline: headline(event),
-                event: event.clone(),
+                event: Arc::clone(event),
                 change: change.as_str().to_string(),
                 urgency,
                 reasons: routed.reasons,
@@ -240,7 +242,7 @@ mod tests {
 
     #[test]
     fn headline_equals_its_reference_form() {
-        let mut e = crate::digest::sample_digest().items[0].event.clone();
+        let mut e = (*crate::digest::sample_digest().items[0].event).clone();
         let long = "x".repeat(250);
         for product in [None, Some("Nimbus-7"), Some(" Odd\nname ")] {
             for platform in [None, Some("Corvid Cloud")] {

@@ -77,7 +77,7 @@ const MAX_CACHED_EVENTS: usize = 20_000;
 /// cached entry is for exactly this version of the event.
 #[derive(Debug)]
 struct PreparedEvent {
-    event: Event,
+    event: Arc<Event>,
     value: Value,
     json: String,
 }
@@ -548,20 +548,26 @@ impl Renderer {
     }
 
     /// The cached conversion of `event`, made on first use by this thread.
-    fn prepared(&self, event: &Event) -> Result<Rc<PreparedEvent>, serde_json::Error> {
+    fn prepared(&self, event: &Arc<Event>) -> Result<Rc<PreparedEvent>, serde_json::Error> {
         PREPARED.with(|cell| {
             let mut cache = cell.borrow_mut();
             if cache.renderer != self.id {
                 cache.renderer = self.id;
                 cache.events.clear();
             }
-            if let Some(p) = cache.events.get(&event.id).filter(|p| p.event == *event) {
+            // The same shared event is the common case and costs a pointer
+            // compare; an equal copy (a digest read back) is still a hit.
+            if let Some(p) = cache
+                .events
+                .get(&event.id)
+                .filter(|p| Arc::ptr_eq(&p.event, event) || p.event == *event)
+            {
                 return Ok(p.clone());
             }
             let p = Rc::new(PreparedEvent {
                 json: serde_json::to_string(event)?,
                 value: event_value(event),
-                event: event.clone(),
+                event: Arc::clone(event),
             });
             if cache.events.len() >= MAX_CACHED_EVENTS {
                 cache.events.clear();
@@ -843,9 +849,10 @@ mod tests {
     fn record_values_equal_their_serde_form() {
         let mut d = super::super::sample::sample_digest();
         let mut item = d.items[0].clone();
-        item.event.confirmations = item.event.sources.clone();
-        item.event.supersedes = vec!["ev-old".into()];
-        item.event.licensor = Some("Nimbus Labs".into());
+        let e = Arc::make_mut(&mut item.event);
+        e.confirmations = e.sources.clone();
+        e.supersedes = vec!["ev-old".into()];
+        e.licensor = Some("Nimbus Labs".into());
         item.actions.push(Action {
             due: None,
             severity: Severity::Info,
@@ -876,7 +883,7 @@ mod tests {
             assert!(ours.get_attr("nope").unwrap().is_undefined());
         }
         let no_claims = &d.items[0].event;
-        let mut plain = no_claims.clone();
+        let mut plain = (**no_claims).clone();
         plain.claims.clear();
         let v = event_value(&plain);
         assert!(v.get_attr("claims").unwrap().is_undefined());
@@ -943,7 +950,8 @@ mod tests {
         let mut d = super::super::sample::sample_digest();
         let first = r.render(&d, "UTC").unwrap();
         assert_eq!(r.render(&d, "UTC").unwrap(), first);
-        d.items[0].event.sources[0].evidence = "Revised <b>wording</b> of the terms".into();
+        Arc::make_mut(&mut d.items[0].event).sources[0].evidence =
+            "Revised <b>wording</b> of the terms".into();
         let second = r.render(&d, "UTC").unwrap();
         assert!(
             second.html.contains("Revised &lt;b&gt;wording"),

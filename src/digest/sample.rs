@@ -60,7 +60,7 @@ pub fn sample_digest() -> Digest {
         subject: "[termwatch] Sample".into(),
         items: vec![DigestItem {
             headline: super::headline(&event),
-            event,
+            event: std::sync::Arc::new(event),
             change: "new".into(),
             urgency: Severity::High,
             reasons: vec!["you depend on Nimbus Labs".into()],

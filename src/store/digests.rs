@@ -13,7 +13,7 @@ use crate::model::{Digest, Event};
 /// An event as stored, with what tells versions apart.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
-    pub event: Event,
+    pub event: std::sync::Arc<Event>,
     pub fingerprint: String,
     pub first_seen: Timestamp,
     pub updated_at: Timestamp,
@@ -61,7 +61,7 @@ pub async fn events_updated_between(
     rows.into_iter()
         .map(|(body, fingerprint, first_seen, updated_at)| {
             Ok(StoredEvent {
-                event: serde_json::from_str(&body)?,
+                event: std::sync::Arc::new(serde_json::from_str(&body)?),
                 fingerprint,
                 first_seen: from_secs(first_seen),
                 updated_at: from_secs(updated_at),
