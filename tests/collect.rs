@@ -383,6 +383,55 @@ async fn malformed_feed_beside_good_ones() {
 }
 
 #[tokio::test]
+async fn a_redirect_to_another_site_obeys_that_sites_robots_txt() {
+    let first = FixtureServer::start().await;
+    let other = FixtureServer::start().await;
+    other.set(
+        "/robots.txt",
+        Route::ok("text/plain", "User-agent: *\nDisallow: /members/\n"),
+    );
+    other.fixture("/members/feed.xml", "application/rss+xml", "rss-nimbus.xml");
+    other.fixture(
+        "/open/feed.atom",
+        "application/atom+xml",
+        "atom-corvid.atom",
+    );
+    first.set(
+        "/moved.xml",
+        Route::status(301).header("location", &other.url("/members/feed.xml")),
+    );
+    first.set(
+        "/also-moved.atom",
+        Route::status(302).header("location", &other.url("/open/feed.atom")),
+    );
+    let ws = Workspace::new();
+    ws.sources(
+        "s.toml",
+        &[
+            feed_source("moved", &first.url("/moved.xml")),
+            feed_source("also", &first.url("/also-moved.atom")),
+        ]
+        .concat(),
+    );
+    let report = pass(&ws).await;
+    let err = failure(&report, "moved");
+    assert!(
+        err.contains("robots.txt") && err.contains("/members/feed.xml"),
+        "{err}"
+    );
+    assert!(
+        other.statuses("/members/feed.xml").is_empty(),
+        "the path the other site disallows was never requested"
+    );
+    assert_eq!(
+        other.statuses("/open/feed.atom"),
+        [200],
+        "an allowed redirect target is fetched"
+    );
+    assert!(report.collect.new_articles > 0, "{:?}", report.collect);
+}
+
+#[tokio::test]
 async fn redirect_loop_is_reported() {
     let s = FixtureServer::start().await;
     s.set("/a.xml", Route::status(302).header("location", "/b.xml"));
