@@ -93,21 +93,9 @@ impl Fetcher {
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Redirects are followed hop by hop in `fetch`, so each hop's host
         // gets its robots.txt check, Crawl-delay and per-host limit.
-        let client = Self::builder(config)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Transport {
-                url: String::new(),
-                reason: format!("cannot build the HTTP client: {e}"),
-            })?;
+        let client = Self::client(config, reqwest::redirect::Policy::none())?;
         // RFC 9309: a crawler follows at least five redirects for robots.txt.
-        let robots_client = Self::builder(config)
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .map_err(|e| Error::Transport {
-                url: String::new(),
-                reason: format!("cannot build the HTTP client: {e}"),
-            })?;
+        let robots_client = Self::client(config, reqwest::redirect::Policy::limited(5))?;
         Ok(Fetcher {
             inner: Arc::new(Inner {
                 client,
@@ -119,9 +107,13 @@ impl Fetcher {
         })
     }
 
-    /// Settings both clients share.
-    fn builder(config: &Config) -> reqwest::ClientBuilder {
+    /// A client with the `[collect]` settings and `redirects`.
+    fn client(
+        config: &Config,
+        redirects: reqwest::redirect::Policy,
+    ) -> Result<reqwest::Client, Error> {
         reqwest::Client::builder()
+            .redirect(redirects)
             .user_agent(config.user_agent())
             .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
             .timeout(Duration::from_secs(config.total_timeout_secs))
@@ -132,6 +124,11 @@ impl Fetcher {
             // most reuse while a 50-host cold pass holds 100 of them, not
             // 200 (peak RSS about 3 MB lower, same wall time).
             .pool_max_idle_per_host(2)
+            .build()
+            .map_err(|e| Error::Transport {
+                url: String::new(),
+                reason: format!("cannot build the HTTP client: {e}"),
+            })
     }
 
     pub fn config(&self) -> &Config {

@@ -138,12 +138,8 @@ pub async fn save_extractions(
     for chunk in batch.chunks(IDS) {
         // A re-run after a crash between steps must not double the rows.
         let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("DELETE FROM term_changes WHERE revision_id IN (");
-        let mut ids = q.separated(", ");
-        for (id, _) in chunk {
-            ids.push_bind(*id);
-        }
-        q.push(")");
+            QueryBuilder::new("DELETE FROM term_changes WHERE revision_id IN ");
+        push_ids(&mut q, chunk);
         q.build().execute(&mut *tx).await?;
     }
     // A contradicting statement is a report like any other: correlate
@@ -178,16 +174,22 @@ pub async fn save_extractions(
     }
     for chunk in batch.chunks(IDS) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE revisions SET extracted_at = ");
-        q.push_bind(secs(at)).push(" WHERE id IN (");
-        let mut ids = q.separated(", ");
-        for (id, _) in chunk {
-            ids.push_bind(*id);
-        }
-        q.push(")");
+        q.push_bind(secs(at)).push(" WHERE id IN ");
+        push_ids(&mut q, chunk);
         q.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// `(id, id, ...)` of the revisions in `batch`.
+fn push_ids<T>(q: &mut QueryBuilder<Sqlite>, batch: &[(i64, T)]) {
+    q.push("(");
+    let mut ids = q.separated(", ");
+    for (id, _) in batch {
+        ids.push_bind(*id);
+    }
+    q.push(")");
 }
 
 /// Every current report: the term changes of each article's latest extracted
