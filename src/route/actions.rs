@@ -10,32 +10,8 @@ use super::Routed;
 use super::playbook::{Anchor, CompiledRule, Playbook, Uses, template_name};
 use crate::model::{Action, ClientProfile, Event};
 
-/// Names an action template may use, listed in `check` errors.
-pub const CONTEXT_NAMES: &[&str] = &[
-    "client",
-    "client_id",
-    "role",
-    "kind",
-    "status",
-    "parties",
-    "vendor",
-    "product",
-    "platform",
-    "until",
-    "effective",
-    "licensor",
-    "licensee",
-    "payer",
-    "payee",
-    "regime",
-    "regimes",
-    "residency",
-    "due",
-    "severity",
-];
-
 /// Every name in an action template's context, in a fixed order: the
-/// names of `CONTEXT_NAMES` plus the `has_*` flags.
+/// string values, then the `has_*` flags.
 const KEYS: [&str; 23] = [
     "client",
     "client_id",
@@ -66,6 +42,9 @@ const DUE: usize = 18;
 const SEVERITY: usize = 19;
 /// `KEYS` before this index have string values; the rest are booleans.
 const STRING_KEYS: usize = 20;
+
+/// Names an action template may use, listed in `check` errors.
+pub const CONTEXT_NAMES: &[&str] = KEYS.split_at(STRING_KEYS).0;
 
 /// What an action template sees: every name of `KEYS` is always present
 /// (absent event fields get a readable stand-in) so strict templates never
