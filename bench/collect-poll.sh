@@ -27,6 +27,8 @@ fi
 work=$(mktemp -d)
 cleanup() { rm -rf "$work"; [ -n "$started_nginx" ] && kill "$(cat "$farm/nginx.pid")" 2>/dev/null || true; }
 trap cleanup EXIT
+# The feeds are on loopback, which the collector refuses unless allowed.
+export TERMWATCH_COLLECT__ALLOW_PRIVATE_HOSTS='["127.0.0.0/8"]'
 tw() { "$bin" --sources "$work/sources" --data-dir "$work/data" "$@"; }
 mkdir -p "$work/sources"
 tw import-opml "$farm/feeds.opml" | tail -1

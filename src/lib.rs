@@ -6,6 +6,7 @@
 //! - [`config`]: `termwatch.toml`, `TERMWATCH_*` overrides and flags, merged; named defaults.
 //! - [`model`]: plain data passed between stages.
 //! - [`html`]: readable main text from an HTML page, boilerplate removed.
+//! - [`guard`]: no request to loopback, private or metadata addresses unless allowed (SSRF).
 //! - [`collect`]: poll `sources/` politely; feeds and HTML listings become articles.
 //! - [`extract`]: one article becomes typed term changes with evidence.
 //! - [`correlate`]: many reports of one change become one event; disputes flagged.
@@ -25,6 +26,7 @@ pub mod deliver;
 pub mod demo;
 pub mod digest;
 pub mod extract;
+pub mod guard;
 pub mod html;
 pub mod model;
 pub mod pipeline;

@@ -683,6 +683,7 @@ fn run_once_prints_failures_then_the_summary_last() {
     );
     let out = assert_cmd::Command::cargo_bin("termwatch")
         .unwrap()
+        .env(common::LOOPBACK_ENV.0, common::LOOPBACK_ENV.1)
         .args(["--sources", ws.paths.sources_dir.to_str().unwrap()])
         .args([
             "--data-dir",
@@ -816,7 +817,7 @@ async fn crawl_delay_spaces_requests_to_a_host() {
 #[tokio::test]
 async fn fetch_article_reads_one_page() {
     let s = server_with_formats().await;
-    let fetcher = termwatch::collect::Fetcher::new(&termwatch::collect::Config::default()).unwrap();
+    let fetcher = termwatch::collect::Fetcher::new(&Workspace::new().config.collect).unwrap();
     let a = fetcher
         .fetch_article(&s.url("/news/ibis-gpu-capacity"))
         .await

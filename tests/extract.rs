@@ -415,6 +415,7 @@ fn command_reads_stdin_and_explains_an_unreachable_url() {
     let out = assert_cmd::Command::cargo_bin("termwatch")
         .expect("binary builds")
         // Port 1 on loopback: nothing listens, so the fetch fails at once.
+        .env(common::LOOPBACK_ENV.0, common::LOOPBACK_ENV.1)
         .args(["extract", "http://127.0.0.1:1/post"])
         .output()
         .expect("runs");
@@ -474,6 +475,7 @@ async fn extract_command_fetches_a_url() {
     let out = tokio::task::spawn_blocking(move || {
         assert_cmd::Command::cargo_bin("termwatch")
             .expect("binary built")
+            .env(common::LOOPBACK_ENV.0, common::LOOPBACK_ENV.1)
             .args(["extract", "--json", &url])
             .output()
             .expect("runs")

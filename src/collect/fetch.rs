@@ -2,6 +2,12 @@
 //! Last-Modified), Retry-After on 429/503, per-host and global concurrency
 //! limits, robots.txt and Crawl-delay, timeouts, a redirect limit and a body
 //! cap that holds after decompression.
+//!
+//! Every request (feeds, listings, article pages, robots.txt, each redirect
+//! hop) goes through the [`guard`](crate::guard): no loopback, private or
+//! metadata address unless `allow_private_hosts` lists it. Article pages
+//! of a feed stay on the source's own site unless the source says
+//! `follow_other_sites = true`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +23,8 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::robots::{self, Access, Cached};
-use super::{Config, Error};
+use super::{Config, Error, SourceDef};
+use crate::guard::{self, Guard};
 use crate::model::Article;
 
 /// Largest robots.txt read (RFC 9309 asks parsers to handle at least 500 KiB).
@@ -75,6 +82,7 @@ struct Inner {
     client: reqwest::Client,
     /// Follows redirects itself: robots.txt is read before any rule applies.
     robots_client: reqwest::Client,
+    guard: Guard,
     config: Config,
     global: Semaphore,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
@@ -91,15 +99,17 @@ impl Fetcher {
     pub fn new(config: &Config) -> Result<Fetcher, Error> {
         // reqwest panics without a rustls provider; installing twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let guard = Guard::collect(&config.allow_private_hosts);
         // Redirects are followed hop by hop in `fetch`, so each hop's host
-        // gets its robots.txt check, Crawl-delay and per-host limit.
-        let client = Self::client(config, reqwest::redirect::Policy::none())?;
+        // gets its guard check, robots.txt, Crawl-delay and per-host limit.
+        let client = Self::client(config, &guard, reqwest::redirect::Policy::none())?;
         // RFC 9309: a crawler follows at least five redirects for robots.txt.
-        let robots_client = Self::client(config, reqwest::redirect::Policy::limited(5))?;
+        let robots_client = Self::client(config, &guard, guard.redirect_policy(5))?;
         Ok(Fetcher {
             inner: Arc::new(Inner {
                 client,
                 robots_client,
+                guard,
                 config: config.clone(),
                 global: Semaphore::new(config.global_concurrency.max(1)),
                 hosts: Mutex::new(HashMap::new()),
@@ -107,12 +117,14 @@ impl Fetcher {
         })
     }
 
-    /// A client with the `[collect]` settings and `redirects`.
+    /// A guarded client with the `[collect]` settings and `redirects`.
     fn client(
         config: &Config,
+        guard: &Guard,
         redirects: reqwest::redirect::Policy,
     ) -> Result<reqwest::Client, Error> {
-        reqwest::Client::builder()
+        guard
+            .client_builder()
             .redirect(redirects)
             .user_agent(config.user_agent())
             .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
@@ -156,8 +168,22 @@ impl Fetcher {
 
     /// GETs `url` politely. `validators` make it conditional.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, Error> {
+        self.fetch_on(url, validators, None).await
+    }
+
+    /// GETs `url` politely; with `only_site`, every hop must stay on that
+    /// site (registrable domain).
+    async fn fetch_on(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        only_site: Option<&str>,
+    ) -> Result<Fetched, Error> {
         let mut at = url.clone();
         for _ in 0..=self.inner.config.max_redirects {
+            if let Some(source_site) = only_site {
+                check_site(&at, source_site)?;
+            }
             match self.fetch_one(&at, validators).await? {
                 Hop::Done(fetched) => return Ok(fetched),
                 Hop::Redirect(next) => at = next,
@@ -177,6 +203,15 @@ impl Fetcher {
                 url: url.to_string(),
             });
         }
+        // Before robots.txt, so a refused host gets no request at all; names
+        // are checked again as they resolve.
+        self.inner
+            .guard
+            .check_url(url)
+            .map_err(|refusal| Error::Refused {
+                url: url.to_string(),
+                refusal,
+            })?;
         let host = self.host(url);
         let crawl_delay = self.check_robots(url, &host).await?;
         let _global = self
@@ -353,9 +388,11 @@ impl Fetcher {
             .await
         {
             Ok(r) => r,
-            // RFC 9309: too many redirects for robots.txt means "unavailable".
-            Err(e) if e.is_redirect() => return Ok(robots::rules(Access::Missing)),
-            Err(e) => return Err(self.transport_error(&robots_url, &e)),
+            Err(e) => match self.transport_error(&robots_url, &e) {
+                // RFC 9309: too many redirects for robots.txt means "unavailable".
+                Error::TooManyRedirects { .. } => return Ok(robots::rules(Access::Missing)),
+                err => return Err(err),
+            },
         };
         let status = resp.status();
         if status.is_client_error() {
@@ -379,7 +416,12 @@ impl Fetcher {
 
     fn transport_error(&self, url: &Url, e: &reqwest::Error) -> Error {
         let url_s = url.to_string();
-        if e.is_timeout() {
+        if let Some(refusal) = guard::refusal_in(e) {
+            Error::Refused {
+                url: url_s,
+                refusal,
+            }
+        } else if e.is_timeout() {
             Error::Timeout {
                 url: url_s,
                 secs: self.inner.config.total_timeout_secs,
@@ -409,18 +451,34 @@ impl Fetcher {
         let parsed = Url::parse(url).map_err(|_| Error::BadUrl {
             url: url.to_string(),
         })?;
-        let page = self.fetch_page(&parsed, None).await?;
+        let page = self.fetch_page(&parsed, None, None).await?;
         Ok(page.into_article("page", crate::model::Trust::News, None))
     }
 
-    /// Fetches and reads an article page; `body` is a CSS selector for the
-    /// article text, else the main text is found automatically.
-    pub async fn fetch_page(
+    /// Fetches and reads the article page of one of `def`'s items: on the
+    /// source's own site only, unless the source follows other sites.
+    /// `body` is a CSS selector for the article text, else the main text is
+    /// found automatically.
+    pub async fn fetch_item_page(
         &self,
+        def: &SourceDef,
         url: &Url,
         body: Option<&str>,
     ) -> Result<super::parse::Page, Error> {
-        match self.fetch(url, &Validators::default()).await? {
+        let own = (!def.follow_other_sites).then(|| site(&def.url));
+        self.fetch_page(url, body, own.as_deref()).await
+    }
+
+    async fn fetch_page(
+        &self,
+        url: &Url,
+        body: Option<&str>,
+        only_site: Option<&str>,
+    ) -> Result<super::parse::Page, Error> {
+        match self
+            .fetch_on(url, &Validators::default(), only_site)
+            .await?
+        {
             Fetched::NotModified => Err(Error::Transport {
                 url: url.to_string(),
                 reason: "server answered 304 to an unconditional request".into(),
@@ -435,6 +493,34 @@ impl Fetcher {
                 Ok(super::parse::page(&text, &final_url, body))
             }
         }
+    }
+}
+
+/// A URL's site: its registrable domain (`news.example.co.uk` for
+/// `www.news.example.co.uk`), or the host itself for an IP address or a
+/// name the public suffix list does not know.
+pub fn site(url: &Url) -> String {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            psl::domain_str(&d).unwrap_or(&d).to_string()
+        }
+        Some(host) => host.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Refuses `url` when it is not on `source_site`.
+fn check_site(url: &Url, source_site: &str) -> Result<(), Error> {
+    let at = site(url);
+    if at == source_site {
+        Ok(())
+    } else {
+        Err(Error::OtherSite {
+            url: url.to_string(),
+            site: at,
+            source_site: source_site.to_string(),
+        })
     }
 }
 
@@ -479,6 +565,28 @@ mod tests {
         let secs = parse_retry_after(&http).unwrap();
         assert!((590..=600).contains(&secs), "{secs}");
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn sites_are_registrable_domains() {
+        let s = |u: &str| site(&Url::parse(u).unwrap());
+        assert_eq!(s("https://www.news.example.co.uk/a"), "example.co.uk");
+        assert_eq!(s("https://blog.nimbus.example.com/"), "example.com");
+        assert_eq!(s("https://Nimbus.GitHub.io/x"), "nimbus.github.io");
+        assert_ne!(s("https://a.github.io/"), s("https://b.github.io/"));
+        assert_eq!(s("http://127.0.0.1:8080/x"), "127.0.0.1");
+        assert_eq!(s("http://[::1]:8080/x"), "[::1]");
+        assert_eq!(s("http://localhost:8080/x"), "localhost");
+    }
+
+    #[test]
+    fn other_sites_are_refused_with_the_setting_named() {
+        let url = Url::parse("https://elsewhere.example.net/post").unwrap();
+        let err = check_site(&url, "example.com").unwrap_err().to_string();
+        assert!(err.contains("follow_other_sites = true"), "{err}");
+        assert!(err.contains("example.net"), "{err}");
+        let own = Url::parse("https://www.example.com/post").unwrap();
+        assert!(check_site(&own, "example.com").is_ok());
     }
 
     #[test]

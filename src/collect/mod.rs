@@ -73,6 +73,10 @@ pub struct Config {
     pub teaser_chars: usize,
     pub max_crawl_delay_secs: u64,
     pub robots_ttl_secs: u64,
+    /// Loopback, private and link-local hosts the collector may fetch: host
+    /// names or CIDR networks, exactly these (empty: none). A feed linking
+    /// to another private host is still refused.
+    pub allow_private_hosts: Vec<crate::guard::Allowed>,
 }
 
 impl Default for Config {
@@ -93,6 +97,7 @@ impl Default for Config {
             teaser_chars: DEFAULT_TEASER_CHARS,
             max_crawl_delay_secs: DEFAULT_MAX_CRAWL_DELAY_SECS,
             robots_ttl_secs: DEFAULT_ROBOTS_TTL_SECS,
+            allow_private_hosts: Vec::new(),
         }
     }
 }
@@ -145,6 +150,19 @@ pub enum Error {
         "body of {url} is larger than {max} bytes (after decompression); raise collect.max_body_bytes if this is expected"
     )]
     TooLarge { url: String, max: u64 },
+    #[error("not fetching {url}: {refusal}")]
+    Refused {
+        url: String,
+        refusal: crate::guard::Refusal,
+    },
+    #[error(
+        "not fetching the article page {url}: it is on {site}, another site than the source's ({source_site}); set follow_other_sites = true in the source's [[source]] table to fetch pages from other sites"
+    )]
+    OtherSite {
+        url: String,
+        site: String,
+        source_site: String,
+    },
     #[error("could not read {url}: {reason}")]
     Transport { url: String, reason: String },
     #[error(

@@ -264,7 +264,7 @@ async fn fetch_items(
         }
         pages += 1;
         let page = match url::Url::parse(&item.url) {
-            Ok(url) => fetcher.fetch_page(&url, body_sel).await,
+            Ok(url) => fetcher.fetch_item_page(def, &url, body_sel).await,
             Err(_) => Err(Error::BadUrl {
                 url: item.url.clone(),
             }),

@@ -45,6 +45,10 @@ pub struct SourceDef {
     pub organisation: Option<String>,
     pub tags: Vec<String>,
     pub selectors: Option<Selectors>,
+    /// Whether article pages on another site (registrable domain) than the
+    /// source's own are fetched. Off by default: a feed then cannot send the
+    /// collector to arbitrary sites, nor lend those pages its trust.
+    pub follow_other_sites: bool,
     /// The file and line it was defined at, for messages.
     pub file: PathBuf,
     pub line: usize,
@@ -73,6 +77,8 @@ struct RawSource {
     #[serde(default)]
     tags: Vec<String>,
     selectors: Option<Spanned<RawSelectors>>,
+    #[serde(default)]
+    follow_other_sites: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -410,6 +416,7 @@ fn validate(
         organisation: raw.organisation.map(Spanned::into_inner),
         tags: raw.tags,
         selectors,
+        follow_other_sites: raw.follow_other_sites,
         file: file.to_path_buf(),
         line,
     })
@@ -446,6 +453,15 @@ tags = ["ai"]
         assert_eq!(defs[0].id, "nimbus-blog");
         assert_eq!(defs[0].line, 2);
         assert_eq!(defs[0].trust, Trust::Vendor);
+        assert!(!defs[0].follow_other_sites, "other sites are off by default");
+    }
+
+    #[test]
+    fn follow_other_sites_is_read() {
+        let text = format!("{GOOD}follow_other_sites = true\n");
+        let (defs, probs) = parse_file(Path::new("s.toml"), &text);
+        assert!(probs.is_empty(), "{probs:?}");
+        assert!(defs[0].follow_other_sites);
     }
 
     #[test]

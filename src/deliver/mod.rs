@@ -12,12 +12,10 @@
 //! - `email`: lettre messages, atomic file outbox.
 //! - `smtp`: SMTP connections (TCP_NODELAY, STARTTLS / TLS, AUTH) and their pool.
 //! - `webhook`: payload formats and Standard Webhooks signing.
-//! - `guard`: refuses loopback, private, link-local and metadata targets.
 //! - `secrets`: `env:NAME` / `file:PATH` references; secrets never printed.
 //! - `retry`: exponential backoff with jitter, `Retry-After`.
 
 pub mod email;
-pub mod guard;
 pub mod retry;
 pub mod secrets;
 pub mod smtp;

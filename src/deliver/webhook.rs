@@ -5,7 +5,7 @@
 //!
 //! `webhook-id` is the delivery id, so a resend after a crash carries the
 //! same id and the receiver can drop the duplicate. Every target goes through
-//! [`super::guard`]: at resolution and on each redirect.
+//! [`crate::guard`]: at resolution and on each redirect.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::guard::{Guard, GuardedResolver, Refusal, ResolveError};
+use crate::guard::{self, Guard};
 use super::secrets::{Secret, SecretRef};
 use super::{Error, SendError, StoredDigest, WebhookConfig, retry};
 use crate::model::Digest;
@@ -253,24 +253,12 @@ impl Sender {
         // reqwest is built without a default crypto provider; a second
         // install (another Sender) fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let guard = Guard {
-            allow_private_targets: config.allow_private_targets,
-        };
-        let client = reqwest::Client::builder()
+        let guard = Guard::webhook(config.allow_private_targets);
+        let client = guard
+            .client_builder()
             .timeout(Duration::from_secs(config.timeout_secs.max(1)))
             .user_agent(concat!("termwatch/", env!("CARGO_PKG_VERSION")))
-            // A proxy would resolve names itself, out of the guard's sight.
-            .no_proxy()
-            .dns_resolver(GuardedResolver(guard))
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS {
-                    attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
-                } else if let Err(refusal) = guard.check_url(attempt.url()) {
-                    attempt.error(refusal)
-                } else {
-                    attempt.follow()
-                }
-            }))
+            .redirect(guard.redirect_policy(MAX_REDIRECTS))
             .build()
             .map_err(|e| Error::Client(e.to_string()))?;
         Ok(Sender { client, guard })
@@ -349,15 +337,8 @@ impl Sender {
 /// A failed request: a guard refusal (at resolution or on a redirect) is
 /// permanent, anything else (timeout, connection refused) transient.
 fn request_error(origin: &str, e: reqwest::Error) -> SendError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(s) = source {
-        if let Some(r) = s.downcast_ref::<Refusal>() {
-            return SendError::permanent(r.to_string());
-        }
-        if let Some(ResolveError::Refused(r)) = s.downcast_ref::<ResolveError>() {
-            return SendError::permanent(r.to_string());
-        }
-        source = s.source();
+    if let Some(r) = guard::refusal_in(&e) {
+        return SendError::permanent(r.to_string());
     }
     let e = e.without_url();
     let mut chain = e.to_string();

@@ -74,6 +74,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
     let mut config = Config::default();
     // The demo's webhook receiver is on loopback, which is refused by default.
     config.deliver.webhook.allow_private_targets = true;
+    // So are its feeds: the collector may fetch from the demo's own server only.
+    config.collect.allow_private_hosts = vec![feeds.allowance()];
     let paths = Paths {
         config_file: None,
         data_dir: dir.join("data"),

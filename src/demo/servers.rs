@@ -106,6 +106,12 @@ impl FeedServer {
         format!("http://{}", self.running.addr)
     }
 
+    /// The collector's allowance for this server's loopback address, and
+    /// nothing else.
+    pub fn allowance(&self) -> crate::guard::Allowed {
+        crate::guard::Allowed::Net(self.running.addr.ip().into())
+    }
+
     /// A source file for the demo's feeds.
     pub fn sources_toml(&self) -> String {
         let mut out = String::from("# Written by `termwatch demo`: its loopback feeds.\n");

@@ -228,6 +228,9 @@ impl Workspace {
         let mut config = termwatch::config::Config::default();
         config.collect.total_timeout_secs = 5;
         config.collect.connect_timeout_secs = 2;
+        // Fixture servers are on loopback, which the collector refuses unless
+        // allowed (the `allow_private_hosts` tests set their own lists).
+        config.collect.allow_private_hosts = loopback_allowance();
         Workspace { dir, config, paths }
     }
 
@@ -242,6 +245,14 @@ impl Workspace {
             .unwrap()
     }
 }
+
+/// `[collect] allow_private_hosts` for fixture servers: the IPv4 loopback range.
+pub fn loopback_allowance() -> Vec<termwatch::guard::Allowed> {
+    vec![termwatch::guard::Allowed::try_from("127.0.0.0/8".to_string()).unwrap()]
+}
+
+/// The same allowance for a `termwatch` process, as its environment sets it.
+pub const LOOPBACK_ENV: (&str, &str) = ("TERMWATCH_COLLECT__ALLOW_PRIVATE_HOSTS", "[\"127.0.0.0/8\"]");
 
 /// A `[[source]]` table for a feed.
 pub fn feed_source(id: &str, url: &str) -> String {
