@@ -87,11 +87,17 @@ pub struct FixtureServer {
 
 impl FixtureServer {
     pub async fn start() -> FixtureServer {
+        FixtureServer::start_on("127.0.0.1").await
+    }
+
+    /// A server on another loopback address (`127.0.0.2`: Linux answers on
+    /// all of 127.0.0.0/8), a stand-in for an internal host.
+    pub async fn start_on(ip: &str) -> FixtureServer {
         let shared = Arc::new(Shared::default());
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
