@@ -205,9 +205,11 @@ impl TryFrom<String> for Allowed {
         }
         let name = t.trim_end_matches('.').to_ascii_lowercase();
         let valid = !name.is_empty()
-            && name
-                .split('.')
-                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+            && name.split('.').all(|l| {
+                !l.is_empty()
+                    && l.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            });
         if valid {
             Ok(Allowed::Host(name))
         } else {
@@ -477,7 +479,12 @@ mod tests {
 
     #[test]
     fn ipv4_compatible_addresses_are_not_public() {
-        for ip in ["::127.0.0.1", "::10.0.0.1", "::169.254.169.254", "::8.8.8.8"] {
+        for ip in [
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::169.254.169.254",
+            "::8.8.8.8",
+        ] {
             assert!(refused(false, ip), "{ip} should be refused");
             assert!(refused(true, ip), "{ip} is never a receiver");
         }
@@ -527,7 +534,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("[collect] allow_private_hosts"), "{err}");
-        assert!(err.contains("allow_private_hosts = [\"127.0.0.2\"]"), "{err}");
+        assert!(
+            err.contains("allow_private_hosts = [\"127.0.0.2\"]"),
+            "{err}"
+        );
         assert!(err.contains("loopback"), "{err}");
     }
 
@@ -553,7 +563,10 @@ mod tests {
             allowed(&["10.1.2.3/8"]),
             vec![Allowed::Net("10.0.0.0/8".parse().unwrap())]
         );
-        assert_eq!(String::from(allowed(&["127.0.0.1"])[0].clone()), "127.0.0.1");
+        assert_eq!(
+            String::from(allowed(&["127.0.0.1"])[0].clone()),
+            "127.0.0.1"
+        );
         let err = Allowed::try_from("http://10.0.0.1:80/".to_string()).unwrap_err();
         assert!(err.contains("no scheme, port or path"), "{err}");
         assert!(Allowed::try_from(String::new()).is_err());

@@ -113,7 +113,11 @@ async fn ssrf_item_link_to_another_loopback_address_gets_no_request() {
         "the teaser page on the allowed host is still fetched: {:?}",
         own.hits()
     );
-    assert!(stored_text(&ws, &own.url("/ok-page")).await.contains("Heron AI"));
+    assert!(
+        stored_text(&ws, &own.url("/ok-page"))
+            .await
+            .contains("Heron AI")
+    );
     let kept = stored_text(&ws, &bad).await;
     assert!(!kept.contains(SECRET), "{kept}");
 }
@@ -219,7 +223,11 @@ async fn ssrf_cross_site_article_pages_are_refused_unless_the_source_allows_it()
         "another site's page was fetched: {:?}",
         other.hits()
     );
-    assert!(!stored_text(&ws, &other.url("/post")).await.contains("Nimbus Cloud"));
+    assert!(
+        !stored_text(&ws, &other.url("/post"))
+            .await
+            .contains("Nimbus Cloud")
+    );
 
     let mut ws = Workspace::new();
     allow(&mut ws, &["127.0.0.0/8"]);
@@ -236,7 +244,11 @@ async fn ssrf_cross_site_article_pages_are_refused_unless_the_source_allows_it()
         "{:?}",
         other.hits()
     );
-    assert!(stored_text(&ws, &other.url("/post")).await.contains("Nimbus Cloud"));
+    assert!(
+        stored_text(&ws, &other.url("/post"))
+            .await
+            .contains("Nimbus Cloud")
+    );
 }
 
 #[tokio::test]
@@ -279,7 +291,10 @@ async fn ssrf_allowance_by_host_name_covers_that_name_only() {
             format!("{by_addr}/address-page"),
         ]),
     );
-    own.set("/named-page", page("Corvid Cloud and Heron AI sign a deal."));
+    own.set(
+        "/named-page",
+        page("Corvid Cloud and Heron AI sign a deal."),
+    );
     own.set("/address-page", page(SECRET));
     let mut ws = Workspace::new();
     allow(&mut ws, &["localhost"]);

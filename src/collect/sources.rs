@@ -453,7 +453,10 @@ tags = ["ai"]
         assert_eq!(defs[0].id, "nimbus-blog");
         assert_eq!(defs[0].line, 2);
         assert_eq!(defs[0].trust, Trust::Vendor);
-        assert!(!defs[0].follow_other_sites, "other sites are off by default");
+        assert!(
+            !defs[0].follow_other_sites,
+            "other sites are off by default"
+        );
     }
 
     #[test]

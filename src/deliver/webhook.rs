@@ -14,9 +14,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::guard::{self, Guard};
 use super::secrets::{Secret, SecretRef};
 use super::{Error, SendError, StoredDigest, WebhookConfig, retry};
+use crate::guard::{self, Guard};
 use crate::model::Digest;
 use serde::Deserialize as _;
 

@@ -258,7 +258,10 @@ pub fn loopback_allowance() -> Vec<termwatch::guard::Allowed> {
 }
 
 /// The same allowance for a `termwatch` process, as its environment sets it.
-pub const LOOPBACK_ENV: (&str, &str) = ("TERMWATCH_COLLECT__ALLOW_PRIVATE_HOSTS", "[\"127.0.0.0/8\"]");
+pub const LOOPBACK_ENV: (&str, &str) = (
+    "TERMWATCH_COLLECT__ALLOW_PRIVATE_HOSTS",
+    "[\"127.0.0.0/8\"]",
+);
 
 /// A `[[source]]` table for a feed.
 pub fn feed_source(id: &str, url: &str) -> String {
