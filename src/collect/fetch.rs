@@ -409,16 +409,19 @@ impl Fetcher {
         let parsed = Url::parse(url).map_err(|_| Error::BadUrl {
             url: url.to_string(),
         })?;
-        let page = self.fetch_page(&parsed, None).await?;
+        let budget = super::parse::Budget::new(super::parse::PARSE_BUDGET);
+        let page = self.fetch_page(&parsed, None, &budget).await?;
         Ok(page.into_article("page", crate::model::Trust::News, None))
     }
 
     /// Fetches and reads an article page; `body` is a CSS selector for the
-    /// article text, else the main text is found automatically.
+    /// article text, else the main text is found automatically. Parsing
+    /// runs on a blocking thread within `budget`.
     pub async fn fetch_page(
         &self,
         url: &Url,
         body: Option<&str>,
+        budget: &super::parse::Budget,
     ) -> Result<super::parse::Page, Error> {
         match self.fetch(url, &Validators::default()).await? {
             Fetched::NotModified => Err(Error::Transport {
@@ -430,10 +433,7 @@ impl Fetcher {
                 content_type,
                 final_url,
                 ..
-            } => {
-                let text = super::decode::decode(&bytes, content_type.as_deref());
-                Ok(super::parse::page(&text, &final_url, body))
-            }
+            } => super::parse::read_page(budget, bytes, content_type, final_url, body).await,
         }
     }
 }
