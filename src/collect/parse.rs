@@ -504,4 +504,41 @@ mod tests {
         assert!(items[0].published.is_some());
         assert_eq!(items[1].title, "Second");
     }
+
+    #[tokio::test]
+    async fn parsing_past_the_budget_is_the_sources_error() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let url = Url::parse("https://x.example/feed").unwrap();
+        // A spent budget and a parser that cannot finish before `tx` goes:
+        // the budget ends the wait for it.
+        let budget = Budget::new(Duration::ZERO);
+        let out = off_thread(&budget, &url, "feed parser", move || rx.recv().is_ok()).await;
+        drop(tx);
+        let err = out.unwrap_err().to_string();
+        assert!(err.contains("https://x.example/feed") && err.contains("parse budget"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_parser_panic_is_a_readable_error() {
+        let url = Url::parse("https://x.example/feed").unwrap();
+        let budget = Budget::new(PARSE_BUDGET);
+        let out: Result<(), _> = off_thread(&budget, &url, "feed parser", || {
+            panic!("unexpected end of UTF-16 input")
+        })
+        .await;
+        let err = out.unwrap_err().to_string();
+        assert!(
+            err.contains("feed parser failed on https://x.example/feed (unexpected end of UTF-16 input)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn display_fields_are_capped_with_an_ellipsis() {
+        assert_eq!(display_cap("short".into(), 10), "short");
+        assert_eq!(display_cap("exactly ten".into(), 11), "exactly ten");
+        let long = display_cap("é".repeat(1 << 20), MAX_TITLE_CHARS);
+        assert_eq!(long.chars().count(), MAX_TITLE_CHARS);
+        assert!(long.ends_with('…'));
+    }
 }
