@@ -434,7 +434,10 @@ mod tests {
     #[test]
     fn page_over_the_size_cap_is_cut_with_a_note() {
         let para = "<p>Nimbus Labs renews its compute terms.</p>";
-        let page = format!("<body>{}</body>", para.repeat(MAX_HTML_BYTES / para.len() + 10));
+        let page = format!(
+            "<body>{}</body>",
+            para.repeat(MAX_HTML_BYTES / para.len() + 10)
+        );
         let text = main_text(&page);
         assert!(text.starts_with("Nimbus Labs renews"), "{}", &text[..80]);
         assert!(text.ends_with(CUT_NOTE), "{}", &text[text.len() - 200..]);

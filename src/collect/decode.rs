@@ -142,7 +142,10 @@ mod tests {
         let bytes: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
         let out = decode_feed(&bytes, Some("application/rss+xml"));
         let s = std::str::from_utf8(&out).unwrap();
-        assert!(s.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>"), "{s}");
+        assert!(
+            s.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -515,7 +515,10 @@ mod tests {
         let out = off_thread(&budget, &url, "feed parser", move || rx.recv().is_ok()).await;
         drop(tx);
         let err = out.unwrap_err().to_string();
-        assert!(err.contains("https://x.example/feed") && err.contains("parse budget"), "{err}");
+        assert!(
+            err.contains("https://x.example/feed") && err.contains("parse budget"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -528,7 +531,9 @@ mod tests {
         .await;
         let err = out.unwrap_err().to_string();
         assert!(
-            err.contains("feed parser failed on https://x.example/feed (unexpected end of UTF-16 input)"),
+            err.contains(
+                "feed parser failed on https://x.example/feed (unexpected end of UTF-16 input)"
+            ),
             "{err}"
         );
     }

@@ -266,10 +266,7 @@ fn item_errors(skipped: &[(String, String)]) -> Option<String> {
         .collect::<Vec<_>>()
         .join("; ");
     if skipped.len() > ITEM_ERRORS_SHOWN {
-        s.push_str(&format!(
-            "; and {} more",
-            skipped.len() - ITEM_ERRORS_SHOWN
-        ));
+        s.push_str(&format!("; and {} more", skipped.len() - ITEM_ERRORS_SHOWN));
     }
     Some(s)
 }
@@ -352,7 +349,8 @@ async fn fetch_items(
             let url = def.url.to_string();
             parse::off_thread(&budget, &final_url, "feed parser", move || {
                 let utf8 = super::decode::decode_feed(&bytes, content_type.as_deref());
-                parse::feed(&utf8, &base, teaser_chars).map_err(|reason| Error::Feed { url, reason })
+                parse::feed(&utf8, &base, teaser_chars)
+                    .map_err(|reason| Error::Feed { url, reason })
             })
             .await??
         }

@@ -56,8 +56,7 @@ const RAW_TEXT: &[&str] = &[
 /// End tags of these close only the element on top (the adoption agency
 /// may keep more open; counting them open is the safe side).
 const FORMATTING: &[&str] = &[
-    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt",
-    "u",
+    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u",
 ];
 /// html5ever's "special" elements: an end tag of an ordinary element is
 /// ignored when one of these is open above it.
@@ -213,7 +212,9 @@ impl Depth {
 
     /// Inside SVG or MathML, `<title>` and `<style>` hold markup, not text.
     fn in_foreign(&self) -> bool {
-        self.open.iter().any(|e| matches!(e.as_str(), "svg" | "math"))
+        self.open
+            .iter()
+            .any(|e| matches!(e.as_str(), "svg" | "math"))
     }
 
     /// Whether an end tag `name` is kept.
@@ -316,7 +317,10 @@ fn tag_name(b: &[u8], from: usize) -> (String, usize) {
         .position(|c| c.is_ascii_whitespace() || matches!(c, b'/' | b'>'))
         .unwrap_or(b.len() - from);
     let kept = &b[from..from + len.min(NAME_MAX)];
-    (String::from_utf8_lossy(kept).to_ascii_lowercase(), from + len)
+    (
+        String::from_utf8_lossy(kept).to_ascii_lowercase(),
+        from + len,
+    )
 }
 
 /// Index just past the `>` ending a tag whose attributes start at `from`;
@@ -366,7 +370,11 @@ mod tests {
     use super::*;
 
     fn nested(open: &str, close: &str, n: usize) -> String {
-        format!("<body>{}<p>deep text</p>{}</body>", open.repeat(n), close.repeat(n))
+        format!(
+            "<body>{}<p>deep text</p>{}</body>",
+            open.repeat(n),
+            close.repeat(n)
+        )
     }
 
     #[test]
