@@ -409,8 +409,8 @@ impl Fetcher {
         let parsed = Url::parse(url).map_err(|_| Error::BadUrl {
             url: url.to_string(),
         })?;
-        let budget = super::parse::Budget::new(super::parse::PARSE_BUDGET);
-        let page = self.fetch_page(&parsed, None, &budget).await?;
+        let mut budget = super::parse::Budget::new(super::parse::PARSE_BUDGET);
+        let page = self.fetch_page(&parsed, None, &mut budget).await?;
         Ok(page.into_article("page", crate::model::Trust::News, None))
     }
 
@@ -421,7 +421,7 @@ impl Fetcher {
         &self,
         url: &Url,
         body: Option<&str>,
-        budget: &super::parse::Budget,
+        budget: &mut super::parse::Budget,
     ) -> Result<super::parse::Page, Error> {
         match self.fetch(url, &Validators::default()).await? {
             Fetched::NotModified => Err(Error::Transport {

@@ -10,6 +10,7 @@
 //! runtime or a lost result. Display fields (title, author) are cut to a
 //! readable length here, with a visible ellipsis.
 
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use scraper::{ElementRef, Selector};
@@ -44,23 +45,29 @@ pub struct Item {
 /// source's error (or, for a page, that item's).
 pub const PARSE_BUDGET: Duration = Duration::from_secs(15);
 
-/// What is left of a source's parse budget in this pass.
+/// What is left of a source's parse budget in this pass. Only parsing
+/// counts: waiting for a free core is not the source's doing.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
-    deadline: tokio::time::Instant,
+    left: Duration,
 }
 
 impl Budget {
     pub fn new(total: Duration) -> Budget {
-        Budget {
-            deadline: tokio::time::Instant::now() + total,
-        }
+        Budget { left: total }
     }
 
     pub fn exhausted(&self) -> bool {
-        tokio::time::Instant::now() >= self.deadline
+        self.left.is_zero()
     }
 }
+
+/// Parsers running at once: one per core. More would only queue for the
+/// cores, and every extra blocking thread costs memory in a cold pass.
+static PARSERS: LazyLock<Arc<tokio::sync::Semaphore>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Arc::new(tokio::sync::Semaphore::new(cores))
+});
 
 /// Runs the parser `f` for the document at `url` on a blocking thread, so
 /// that a slow document never holds up the async workers (and other
@@ -68,13 +75,26 @@ impl Budget {
 /// the answer is an error naming the document; a parser still running is
 /// left to finish on its own thread.
 pub async fn off_thread<T: Send + 'static>(
-    budget: &Budget,
+    budget: &mut Budget,
     url: &Url,
     what: &'static str,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Error> {
-    let task = tokio::task::spawn_blocking(f);
-    match tokio::time::timeout_at(budget.deadline, task).await {
+    let permit = PARSERS
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the parser semaphore is never closed");
+    let started = tokio::time::Instant::now();
+    // The permit goes with the parser: a parser past its budget still
+    // holds its core until it ends.
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    });
+    let result = tokio::time::timeout(budget.left, task).await;
+    budget.left = budget.left.saturating_sub(started.elapsed());
+    match result {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(Error::Crashed {
             url: url.to_string(),
@@ -108,7 +128,7 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Reads a fetched article page on a blocking thread, within `budget`.
 pub async fn read_page(
-    budget: &Budget,
+    budget: &mut Budget,
     bytes: bytes::Bytes,
     content_type: Option<String>,
     url: Url,
@@ -511,8 +531,8 @@ mod tests {
         let url = Url::parse("https://x.example/feed").unwrap();
         // A spent budget and a parser that cannot finish before `tx` goes:
         // the budget ends the wait for it.
-        let budget = Budget::new(Duration::ZERO);
-        let out = off_thread(&budget, &url, "feed parser", move || rx.recv().is_ok()).await;
+        let mut budget = Budget::new(Duration::ZERO);
+        let out = off_thread(&mut budget, &url, "feed parser", move || rx.recv().is_ok()).await;
         drop(tx);
         let err = out.unwrap_err().to_string();
         assert!(
@@ -524,8 +544,8 @@ mod tests {
     #[tokio::test]
     async fn a_parser_panic_is_a_readable_error() {
         let url = Url::parse("https://x.example/feed").unwrap();
-        let budget = Budget::new(PARSE_BUDGET);
-        let out: Result<(), _> = off_thread(&budget, &url, "feed parser", || {
+        let mut budget = Budget::new(PARSE_BUDGET);
+        let out: Result<(), _> = off_thread(&mut budget, &url, "feed parser", || {
             panic!("unexpected end of UTF-16 input")
         })
         .await;

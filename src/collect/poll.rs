@@ -334,12 +334,12 @@ async fn fetch_items(
             } => (bytes, content_type, validators, final_url),
         };
     let teaser_chars = fetcher.config().teaser_chars;
-    let budget = Budget::new(parse::PARSE_BUDGET);
+    let mut budget = Budget::new(parse::PARSE_BUDGET);
     let base = final_url.clone();
     // The body moves to the parsing thread and is freed there.
     let mut items = match (def.kind, def.selectors.clone()) {
         (Kind::Html, Some(sel)) => {
-            parse::off_thread(&budget, &final_url, "HTML listing parser", move || {
+            parse::off_thread(&mut budget, &final_url, "HTML listing parser", move || {
                 let text = super::decode::decode(&bytes, content_type.as_deref());
                 parse::listing(&text, &base, &sel)
             })
@@ -347,7 +347,7 @@ async fn fetch_items(
         }
         _ => {
             let url = def.url.to_string();
-            parse::off_thread(&budget, &final_url, "feed parser", move || {
+            parse::off_thread(&mut budget, &final_url, "feed parser", move || {
                 let utf8 = super::decode::decode_feed(&bytes, content_type.as_deref());
                 parse::feed(&utf8, &base, teaser_chars)
                     .map_err(|reason| Error::Feed { url, reason })
@@ -393,7 +393,7 @@ async fn fetch_items(
         }
         pages += 1;
         let page = match url::Url::parse(&item.url) {
-            Ok(url) => fetcher.fetch_page(&url, body_sel, &budget).await,
+            Ok(url) => fetcher.fetch_page(&url, body_sel, &mut budget).await,
             Err(_) => Err(Error::BadUrl {
                 url: item.url.clone(),
             }),
