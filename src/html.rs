@@ -8,6 +8,9 @@
 //! element (`nav`, `aside`, `footer`, `form`, scripts) and by class or id
 //! words (`related`, `share`, `comment`, `cookie`, `newsletter`, ...).
 
+mod bound;
+
+pub use bound::{Bounded, MAX_DEPTH, MAX_HTML_BYTES, bound};
 use scraper::{ElementRef, Html, Node, Selector};
 
 /// Title and publication time a page declares about itself.
@@ -114,6 +117,7 @@ fn is_furniture(el: &ElementRef) -> bool {
         })
 }
 
+#[derive(Default)]
 struct Out {
     blocks: Vec<String>,
     cur: String,
@@ -129,34 +133,50 @@ impl Out {
     }
 }
 
-fn walk(el: ElementRef, out: &mut Out) {
-    for child in el.children() {
-        match child.value() {
-            Node::Text(t) => out.cur.push_str(t),
-            Node::Element(_) => {
-                let Some(ce) = ElementRef::wrap(child) else {
-                    continue;
-                };
+/// Where the walk is: a node to visit, or the end of a block or list item
+/// entered earlier. An explicit stack rather than recursion: nesting depth
+/// is the page author's choice, the thread's stack is not.
+enum Step<'a> {
+    Text(&'a str),
+    Element(ElementRef<'a>),
+    EndBlock,
+    EndItem,
+}
+
+/// Appends the main text under `root` to `out`, visiting the tree in
+/// document order without recursion.
+fn walk(root: ElementRef, out: &mut Out) {
+    // List items collect their text apart, to be joined onto one "- " line.
+    let mut items: Vec<Out> = Vec::new();
+    let mut steps = Vec::new();
+    push_children(root, &mut steps);
+    while let Some(step) = steps.pop() {
+        let target = items.last_mut().unwrap_or(&mut *out);
+        match step {
+            Step::Text(t) => target.cur.push_str(t),
+            Step::EndBlock => target.flush(),
+            Step::EndItem => {
+                let mut inner = items.pop().expect("an item was entered");
+                inner.flush();
+                let text = inner.blocks.join(" ");
+                let target = items.last_mut().unwrap_or(&mut *out);
+                if !text.is_empty() {
+                    target.blocks.push(format!("- {text}"));
+                }
+            }
+            Step::Element(ce) => {
                 if is_furniture(&ce) {
                     continue;
                 }
-                let name = ce.value().name();
-                match name {
+                match ce.value().name() {
                     "li" => {
-                        out.flush();
-                        let mut inner = Out {
-                            blocks: Vec::new(),
-                            cur: String::new(),
-                        };
-                        walk(ce, &mut inner);
-                        inner.flush();
-                        let text = inner.blocks.join(" ");
-                        if !text.is_empty() {
-                            out.blocks.push(format!("- {text}"));
-                        }
+                        target.flush();
+                        items.push(Out::default());
+                        steps.push(Step::EndItem);
+                        push_children(ce, &mut steps);
                     }
                     "tr" => {
-                        out.flush();
+                        target.flush();
                         let cells: Vec<String> = ce
                             .children()
                             .filter_map(ElementRef::wrap)
@@ -170,15 +190,29 @@ fn walk(el: ElementRef, out: &mut Out) {
                             })
                             .collect();
                         if !cells.is_empty() {
-                            out.blocks.push(cells.join(" | "));
+                            target.blocks.push(cells.join(" | "));
                         }
                     }
-                    _ if BLOCK_TAGS.contains(&name) => {
-                        out.flush();
-                        walk(ce, out);
-                        out.flush();
+                    name if BLOCK_TAGS.contains(&name) => {
+                        target.flush();
+                        steps.push(Step::EndBlock);
+                        push_children(ce, &mut steps);
                     }
-                    _ => walk(ce, out),
+                    _ => push_children(ce, &mut steps),
+                }
+            }
+        }
+    }
+}
+
+/// Pushes `el`'s text and element children so that they pop in document order.
+fn push_children<'a>(el: ElementRef<'a>, steps: &mut Vec<Step<'a>>) {
+    for child in el.children().rev() {
+        match child.value() {
+            Node::Text(t) => steps.push(Step::Text(t)),
+            Node::Element(_) => {
+                if let Some(ce) = ElementRef::wrap(child) {
+                    steps.push(Step::Element(ce));
                 }
             }
             _ => {}
@@ -193,10 +227,35 @@ fn text_len(el: &ElementRef) -> usize {
         .sum()
 }
 
+/// A document parsed with its size and nesting bounded (see [`bound`]).
+pub struct Parsed {
+    pub doc: Html,
+    /// True when the document was longer than [`MAX_HTML_BYTES`] and cut.
+    pub cut: bool,
+}
+
+/// Said at the end of the text of a page that was cut before parsing.
+pub const CUT_NOTE: &str = "[termwatch read only the first 8 MiB of this page; the rest was cut]";
+
+/// Parses a document, bounded first so that no page can make the parser
+/// take more than linear time.
+pub fn parse(html: &str) -> Parsed {
+    let b = bound(html);
+    Parsed {
+        doc: Html::parse_document(&b.html),
+        cut: b.cut,
+    }
+}
+
 /// Plain text of the page's main content: blocks separated by a blank line,
 /// list items as "- " lines, table rows as "cell | cell" lines.
 pub fn main_text(html: &str) -> String {
-    let doc = Html::parse_document(html);
+    main_text_of(&parse(html))
+}
+
+/// [`main_text`] of a page already parsed.
+pub fn main_text_of(page: &Parsed) -> String {
+    let doc = &page.doc;
     let candidates =
         Selector::parse("article, main, [role=main]").expect("static selector is valid");
     let body = Selector::parse("body").expect("static selector is valid");
@@ -206,12 +265,12 @@ pub fn main_text(html: &str) -> String {
         .max_by_key(text_len)
         .or_else(|| doc.select(&body).next())
         .unwrap_or_else(|| doc.root_element());
-    let mut out = Out {
-        blocks: Vec::new(),
-        cur: String::new(),
-    };
+    let mut out = Out::default();
     walk(root, &mut out);
     out.flush();
+    if page.cut {
+        out.blocks.push(CUT_NOTE.to_string());
+    }
     // List items and table rows sit on consecutive lines; other blocks apart.
     let mut s = String::new();
     let mut prev_item = false;
@@ -241,7 +300,7 @@ fn parse_time(s: &str) -> Option<jiff::Timestamp> {
 /// publication time (`<time datetime>`, `article:published_time`, or
 /// `datePublished` in JSON-LD).
 pub fn metadata(html: &str) -> Metadata {
-    let doc = Html::parse_document(html);
+    let doc = parse(html).doc;
     let sel = |s: &str| Selector::parse(s).expect("static selector is valid");
     let clean = |s: String| {
         let t = s.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -335,5 +394,52 @@ mod tests {
             m.published.map(|t| t.to_string()).as_deref(),
             Some("2026-02-03T08:00:00Z")
         );
+    }
+
+    fn nested_page(n: usize) -> String {
+        format!(
+            "<html><body>{}<p>Corvid Cloud ends the deal.</p>{}</body></html>",
+            "<div>".repeat(n),
+            "</div>".repeat(n)
+        )
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow_the_stack() {
+        // The old walk recursed once per level: 3,000 levels overflow a
+        // 256 KiB stack. The tree is parsed unbounded here, to test the walk.
+        let text = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let page = Parsed {
+                    doc: Html::parse_document(&nested_page(3_000)),
+                    cut: false,
+                };
+                main_text_of(&page)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(text, "Corvid Cloud ends the deal.");
+    }
+
+    #[test]
+    fn hundred_thousand_nested_divs_are_read_in_bounded_depth() {
+        let page = nested_page(100_000);
+        let bounded = bound(&page);
+        assert!(bounded.html.matches("<div>").count() <= MAX_DEPTH);
+        assert_eq!(main_text(&page), "Corvid Cloud ends the deal.");
+    }
+
+    #[test]
+    fn page_over_the_size_cap_is_cut_with_a_note() {
+        let para = "<p>Nimbus Labs renews its compute terms.</p>";
+        let page = format!(
+            "<body>{}</body>",
+            para.repeat(MAX_HTML_BYTES / para.len() + 10)
+        );
+        let text = main_text(&page);
+        assert!(text.starts_with("Nimbus Labs renews"), "{}", &text[..80]);
+        assert!(text.ends_with(CUT_NOTE), "{}", &text[text.len() - 200..]);
     }
 }

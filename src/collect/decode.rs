@@ -1,6 +1,8 @@
 //! Bytes to text, whatever the declared or mislabelled encoding.
 //!
-//! Order: a byte-order mark wins; then bytes that are valid UTF-8 are read as
+//! Order: a byte-order mark wins; then UTF-16 recognised by its first
+//! character, `<` (XML's rule for documents without a mark: NUL bytes are
+//! valid UTF-8, so such a body would otherwise pass as UTF-8); then bytes that are valid UTF-8 are read as
 //! UTF-8 even when labelled otherwise (valid multi-byte UTF-8 by accident is
 //! vanishingly rare in Latin-1 text, while "ISO-8859-1" labels on UTF-8 pages
 //! are common); then the HTTP charset, the XML declaration or the HTML meta
@@ -8,12 +10,16 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
 /// Decodes a body to text. `content_type` is the HTTP header, if any.
 pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        return text;
+    }
+    if let Some(enc) = utf16_without_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(bytes);
         return text;
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
@@ -48,6 +54,15 @@ pub fn decode_feed<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, [
     match text {
         Cow::Borrowed(t) => Cow::Borrowed(t.as_bytes()),
         Cow::Owned(t) => Cow::Owned(t.into_bytes()),
+    }
+}
+
+/// UTF-16 of a document starting with `<` and no byte-order mark.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
+    match bytes.get(..2)? {
+        [0, b'<'] => Some(UTF_16BE),
+        [b'<', 0] => Some(UTF_16LE),
+        _ => None,
     }
 }
 
@@ -119,6 +134,18 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("“hi”"), "{s}");
+    }
+
+    #[test]
+    fn utf16be_feed_without_bom_is_decoded() {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss><channel><title>Ibis</title></channel></rss>";
+        let bytes: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let out = decode_feed(&bytes, Some("application/rss+xml"));
+        let s = std::str::from_utf8(&out).unwrap();
+        assert!(
+            s.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss>"),
+            "{s}"
+        );
     }
 
     #[test]

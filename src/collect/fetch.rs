@@ -451,22 +451,24 @@ impl Fetcher {
         let parsed = Url::parse(url).map_err(|_| Error::BadUrl {
             url: url.to_string(),
         })?;
-        let page = self.fetch_page(&parsed, None, None).await?;
+        let mut budget = super::parse::Budget::new(super::parse::PARSE_BUDGET);
+        let page = self.fetch_page(&parsed, None, None, &mut budget).await?;
         Ok(page.into_article("page", crate::model::Trust::News, None))
     }
 
     /// Fetches and reads the article page of one of `def`'s items: on the
     /// source's own site only, unless the source follows other sites.
     /// `body` is a CSS selector for the article text, else the main text is
-    /// found automatically.
+    /// found automatically. Parsing runs on a blocking thread within `budget`.
     pub async fn fetch_item_page(
         &self,
         def: &SourceDef,
         url: &Url,
         body: Option<&str>,
+        budget: &mut super::parse::Budget,
     ) -> Result<super::parse::Page, Error> {
         let own = (!def.follow_other_sites).then(|| site(&def.url));
-        self.fetch_page(url, body, own.as_deref()).await
+        self.fetch_page(url, body, own.as_deref(), budget).await
     }
 
     async fn fetch_page(
@@ -474,6 +476,7 @@ impl Fetcher {
         url: &Url,
         body: Option<&str>,
         only_site: Option<&str>,
+        budget: &mut super::parse::Budget,
     ) -> Result<super::parse::Page, Error> {
         match self
             .fetch_on(url, &Validators::default(), only_site)
@@ -488,10 +491,7 @@ impl Fetcher {
                 content_type,
                 final_url,
                 ..
-            } => {
-                let text = super::decode::decode(&bytes, content_type.as_deref());
-                Ok(super::parse::page(&text, &final_url, body))
-            }
+            } => super::parse::read_page(budget, bytes, content_type, final_url, body).await,
         }
     }
 }

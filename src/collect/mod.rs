@@ -173,4 +173,16 @@ pub enum Error {
         "the listing at {url} has no items matching selector {selector:?}; check the source's selectors"
     )]
     EmptyListing { url: String, selector: String },
+    #[error(
+        "reading {url} took longer than termwatch's {secs} s parse budget (the document is too large or too deeply nested); the site has to serve a simpler document"
+    )]
+    ParseTimeout { url: String, secs: u64 },
+    #[error(
+        "the {what} failed on {url} ({reason}); the document is ill-formed: check the url, and report it to termwatch if the document is valid"
+    )]
+    Crashed {
+        url: String,
+        what: &'static str,
+        reason: String,
+    },
 }

@@ -3,13 +3,27 @@
 //!
 //! Feed content is turned into text by [`super::text`]; whole pages go through [`crate::html::main_text`], which removes
 //! boilerplate.
+//!
+//! Parsing runs on a blocking thread ([`off_thread`]), within the source's
+//! time budget: a document that takes the parser too long, or makes it
+//! panic, becomes that source's (or that item's) error, never a stalled
+//! runtime or a lost result. Display fields (title, author) are cut to a
+//! readable length here, with a visible ellipsis.
 
-use scraper::{ElementRef, Html, Selector};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use scraper::{ElementRef, Selector};
 use url::Url;
 
-use super::Selectors;
 use super::text::html_to_text;
+use super::{Error, Selectors};
 use crate::model::{Article, Trust};
+
+/// Longest title kept, in characters; longer ones end in "…".
+pub const MAX_TITLE_CHARS: usize = 300;
+/// Longest author name kept, in characters; longer ones end in "…".
+pub const MAX_AUTHOR_CHARS: usize = 120;
 
 /// One entry of a feed or listing, before it becomes an article.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +35,132 @@ pub struct Item {
     pub text: String,
     /// True when `text` is only a summary (or empty): the page is fetched.
     pub teaser: bool,
+    /// The feed's own identifier for the item (RSS guid, Atom id, JSON
+    /// Feed id), when it gives one.
+    pub guid: Option<String>,
+}
+
+/// How long one source's parsing may take in a pass (its feed or listing
+/// and its article pages together). A document that takes longer is that
+/// source's error (or, for a page, that item's).
+pub const PARSE_BUDGET: Duration = Duration::from_secs(15);
+
+/// What is left of a source's parse budget in this pass. Only parsing
+/// counts: waiting for a free core is not the source's doing.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    left: Duration,
+}
+
+impl Budget {
+    pub fn new(total: Duration) -> Budget {
+        Budget { left: total }
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.left.is_zero()
+    }
+}
+
+/// Parsers running at once: one per core. More would only queue for the
+/// cores, and every extra blocking thread costs memory in a cold pass.
+static PARSERS: LazyLock<Arc<tokio::sync::Semaphore>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Arc::new(tokio::sync::Semaphore::new(cores))
+});
+
+/// Runs the parser `f` for the document at `url` on a blocking thread, so
+/// that a slow document never holds up the async workers (and other
+/// sources on the same host). Past the budget, or when the parser panics,
+/// the answer is an error naming the document; a parser still running is
+/// left to finish on its own thread.
+pub async fn off_thread<T: Send + 'static>(
+    budget: &mut Budget,
+    url: &Url,
+    what: &'static str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    let permit = PARSERS
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the parser semaphore is never closed");
+    let started = tokio::time::Instant::now();
+    // The permit goes with the parser: a parser past its budget still
+    // holds its core until it ends.
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    });
+    let result = tokio::time::timeout(budget.left, task).await;
+    budget.left = budget.left.saturating_sub(started.elapsed());
+    match result {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Error::Crashed {
+            url: url.to_string(),
+            what,
+            reason: panic_message(e),
+        }),
+        Err(_) => Err(Error::ParseTimeout {
+            url: url.to_string(),
+            secs: PARSE_BUDGET.as_secs(),
+        }),
+    }
+}
+
+/// The message a failed task panicked with, or why it did not finish.
+fn panic_message(e: tokio::task::JoinError) -> String {
+    if e.is_panic() {
+        panic_text(e.into_panic().as_ref())
+    } else {
+        e.to_string()
+    }
+}
+
+/// The words a panic payload carries.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panicked".to_string())
+}
+
+/// Reads a fetched article page on a blocking thread, within `budget`.
+pub async fn read_page(
+    budget: &mut Budget,
+    bytes: bytes::Bytes,
+    content_type: Option<String>,
+    url: Url,
+    body: Option<&str>,
+) -> Result<Page, Error> {
+    let body = body.map(str::to_string);
+    let at = url.clone();
+    off_thread(budget, &at, "page parser", move || {
+        let text = super::decode::decode(&bytes, content_type.as_deref());
+        page(&text, &url, body.as_deref())
+    })
+    .await
+}
+
+/// `s` cut to `max` characters, the cut shown by a final "…".
+pub fn display_cap(mut s: String, max: usize) -> String {
+    if let Some((cut, _)) = s.char_indices().nth(max.saturating_sub(1))
+        && s[cut..].chars().nth(1).is_some()
+    {
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+fn title_text(s: &str) -> String {
+    display_cap(inline_text(s), MAX_TITLE_CHARS)
+}
+
+fn author_text(s: &str) -> Option<String> {
+    let name = display_cap(s.trim().to_string(), MAX_AUTHOR_CHARS);
+    (!name.is_empty()).then_some(name)
 }
 
 /// Parses a feed body (already decoded to UTF-8 bytes).
@@ -55,7 +195,7 @@ pub fn feed(bytes: &[u8], base: &Url, teaser_chars: usize) -> Result<Vec<Item>, 
         let title = entry
             .title
             .as_ref()
-            .map(|t| inline_text(&t.content))
+            .map(|t| title_text(&t.content))
             .unwrap_or_default();
         let published = entry
             .published
@@ -64,8 +204,8 @@ pub fn feed(bytes: &[u8], base: &Url, teaser_chars: usize) -> Result<Vec<Item>, 
         let author = entry
             .authors
             .first()
-            .and_then(|p| p.name.as_deref().map(|n| n.trim().to_string()))
-            .filter(|n| !n.is_empty());
+            .and_then(|p| p.name.as_deref().and_then(author_text));
+        let guid = Some(entry.id).filter(|id| !id.is_empty());
         items.push(Item {
             url: url.to_string(),
             title,
@@ -73,6 +213,7 @@ pub fn feed(bytes: &[u8], base: &Url, teaser_chars: usize) -> Result<Vec<Item>, 
             author,
             text,
             teaser,
+            guid,
         });
     }
     Ok(items)
@@ -139,12 +280,16 @@ fn json_feed(bytes: &[u8], base: &Url, teaser_chars: usize) -> Option<Vec<Item>>
                 .authors
                 .and_then(|a| a.into_iter().next())
                 .or(i.author)
-                .and_then(|a| a.name)
-                .map(|n| n.trim().to_string())
-                .filter(|n| !n.is_empty());
+                .and_then(|a| a.name.as_deref().and_then(author_text));
+            let guid = match &i.id {
+                Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            };
             Some(Item {
                 url: url.to_string(),
-                title: i.title.as_deref().map(inline_text).unwrap_or_default(),
+                title: i.title.as_deref().map(title_text).unwrap_or_default(),
+                guid,
                 published: i
                     .date_published
                     .or(i.date_modified)
@@ -179,7 +324,7 @@ pub fn listing(html: &str, base: &Url, sel: &Selectors) -> Result<Vec<Item>, sup
     };
     let title_sel = sel.title.as_deref().and_then(compile);
     let date_sel = sel.date.as_deref().and_then(compile);
-    let doc = Html::parse_document(html);
+    let doc = crate::html::parse(html).doc;
     let mut items = Vec::new();
     for node in doc.select(&item_sel) {
         let link = std::iter::once(node)
@@ -193,7 +338,7 @@ pub fn listing(html: &str, base: &Url, sel: &Selectors) -> Result<Vec<Item>, sup
             .as_ref()
             .and_then(|s| node.select(s).next())
             .or_else(|| node.select(&link_sel).next())
-            .map(element_text)
+            .map(|e| display_cap(element_text(e), MAX_TITLE_CHARS))
             .unwrap_or_default();
         let published = date_sel
             .as_ref()
@@ -211,6 +356,7 @@ pub fn listing(html: &str, base: &Url, sel: &Selectors) -> Result<Vec<Item>, sup
             author: None,
             text: String::new(),
             teaser: true,
+            guid: None,
         });
     }
     if items.is_empty() {
@@ -258,7 +404,8 @@ impl Page {
 /// Reads an article page: canonical URL, title, date, author and main text
 /// (from `body` when given, else with boilerplate removed automatically).
 pub fn page(html: &str, url: &Url, body: Option<&str>) -> Page {
-    let doc = Html::parse_document(html);
+    let parsed = crate::html::parse(html);
+    let doc = &parsed.doc;
     let first_attr = |css: &str, attr: &str| -> Option<String> {
         let s = Selector::parse(css).ok()?;
         doc.select(&s)
@@ -277,11 +424,12 @@ pub fn page(html: &str, url: &Url, body: Option<&str>) -> Page {
     let title = first_attr("meta[property='og:title']", "content")
         .or_else(|| first_text("h1"))
         .or_else(|| first_text("title"))
+        .map(|t| display_cap(t, MAX_TITLE_CHARS))
         .unwrap_or_default();
     let published = first_attr("meta[property='article:published_time']", "content")
         .or_else(|| first_attr("time[datetime]", "datetime"))
         .and_then(|d| parse_date(&d));
-    let author = first_attr("meta[name=author]", "content");
+    let author = first_attr("meta[name=author]", "content").and_then(|a| author_text(&a));
     let selected = body.and_then(|b| Selector::parse(b).ok()).map(|s| {
         doc.select(&s)
             .map(|e| html_to_text(&e.inner_html()))
@@ -291,7 +439,7 @@ pub fn page(html: &str, url: &Url, body: Option<&str>) -> Page {
     });
     let text = match selected.filter(|t| !t.is_empty()) {
         Some(t) => t,
-        None => crate::html::main_text(html),
+        None => crate::html::main_text_of(&parsed),
     };
     Page {
         url: canonical.to_string(),
@@ -375,5 +523,47 @@ mod tests {
         assert_eq!(items[0].title, "First");
         assert!(items[0].published.is_some());
         assert_eq!(items[1].title, "Second");
+    }
+
+    #[tokio::test]
+    async fn parsing_past_the_budget_is_the_sources_error() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let url = Url::parse("https://x.example/feed").unwrap();
+        // A spent budget and a parser that cannot finish before `tx` goes:
+        // the budget ends the wait for it.
+        let mut budget = Budget::new(Duration::ZERO);
+        let out = off_thread(&mut budget, &url, "feed parser", move || rx.recv().is_ok()).await;
+        drop(tx);
+        let err = out.unwrap_err().to_string();
+        assert!(
+            err.contains("https://x.example/feed") && err.contains("parse budget"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_parser_panic_is_a_readable_error() {
+        let url = Url::parse("https://x.example/feed").unwrap();
+        let mut budget = Budget::new(PARSE_BUDGET);
+        let out: Result<(), _> = off_thread(&mut budget, &url, "feed parser", || {
+            panic!("unexpected end of UTF-16 input")
+        })
+        .await;
+        let err = out.unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "feed parser failed on https://x.example/feed (unexpected end of UTF-16 input)"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn display_fields_are_capped_with_an_ellipsis() {
+        assert_eq!(display_cap("short".into(), 10), "short");
+        assert_eq!(display_cap("exactly ten".into(), 11), "exactly ten");
+        let long = display_cap("é".repeat(1 << 20), MAX_TITLE_CHARS);
+        assert_eq!(long.chars().count(), MAX_TITLE_CHARS);
+        assert!(long.ends_with('…'));
     }
 }

@@ -4,9 +4,11 @@
 //! goes on, and memory stays flat however many sources there are.
 
 use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use jiff::Timestamp;
@@ -14,13 +16,20 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::fetch::{Fetched, Validators};
-use super::parse::{self, Item};
+use super::parse::{self, Budget, Item};
 use super::schedule::{backoff, parse_duration};
 use super::{Error, Fetcher, Kind, SourceDef};
 use crate::model::Article;
 
 /// Article pages fetched per source per pass at most, for teaser items.
 const MAX_PAGES_PER_POLL: usize = 30;
+/// Longest item link kept, in bytes. Links are identifiers and stored
+/// whole; an item with a longer one is skipped with an item error.
+pub const MAX_LINK_BYTES: usize = 4096;
+/// Longest item guid kept, in bytes; longer ones are skipped likewise.
+pub const MAX_GUID_BYTES: usize = 2048;
+/// Item errors named in a source's health; the rest are counted.
+const ITEM_ERRORS_SHOWN: usize = 3;
 
 /// A source's stored polling state and health.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -35,6 +44,9 @@ pub struct SourceState {
     /// Set only from a server's Retry-After: nothing is fetched before it,
     /// not even by `run --once`.
     pub retry_after: Option<Timestamp>,
+    /// Items of the last fetched body that were skipped, and why (a page
+    /// that could not be parsed, an absurd link): the source itself works.
+    pub item_errors: Option<String>,
 }
 
 /// What happened to one source in a pass.
@@ -101,7 +113,19 @@ pub async fn poll_all(
         let known = known.clone();
         let tx = tx.clone();
         tasks.spawn(async move {
-            let result = poll_source(&fetcher, &def, state, &known, Timestamp::now()).await;
+            let now = Timestamp::now();
+            // A panic while polling is this source's error, not a lost result.
+            let result = AssertUnwindSafe(poll_source(&fetcher, &def, state.clone(), &known, now))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| {
+                    let crash = Error::Crashed {
+                        url: def.url.to_string(),
+                        what: "poller",
+                        reason: parse::panic_text(panic.as_ref()),
+                    };
+                    finish(fetcher.config(), &def, state, now, Err(crash))
+                });
             // A closed receiver means the caller stopped listening: nothing to do.
             let _ = tx.send(result).await;
             // Held until the result is handed over, so results waiting for
@@ -134,11 +158,10 @@ async fn wait_true(rx: &mut watch::Receiver<bool>) {
 pub async fn poll_source(
     fetcher: &Fetcher,
     def: &SourceDef,
-    mut state: SourceState,
+    state: SourceState,
     known: &KnownUrls,
     now: Timestamp,
 ) -> PolledSource {
-    state.source_id = def.id.clone();
     let cfg = fetcher.config();
     if let Some(until) = state.retry_after.filter(|t| *t > now) {
         return PolledSource {
@@ -148,14 +171,32 @@ pub async fn poll_source(
             state,
         };
     }
+    let result = fetch_items(fetcher, def, &state.validators, known).await;
+    finish(cfg, def, state, now, result)
+}
+
+/// A source's result and next state from what fetching it gave.
+fn finish(
+    cfg: &super::Config,
+    def: &SourceDef,
+    mut state: SourceState,
+    now: Timestamp,
+    result: Result<Option<Fetch>, Error>,
+) -> PolledSource {
+    state.source_id = def.id.clone();
     state.last_attempt = Some(now);
     let default_jitter = parse_duration(&cfg.jitter).unwrap_or(Duration::ZERO);
     let next_cron = def.schedule.next_due(&def.id, now, default_jitter);
-    let result = fetch_items(fetcher, def, &state.validators, known).await;
     let (outcome, articles) = match result {
         Ok(None) => (Outcome::NotModified, Vec::new()),
-        Ok(Some((items, validators))) => {
-            state.validators = validators;
+        Ok(Some(fetch)) => {
+            // Saving the validators while an item waits for a later pass
+            // would make that pass a 304 that never retries it.
+            if !fetch.retry {
+                state.validators = fetch.validators;
+            }
+            state.item_errors = item_errors(&fetch.skipped);
+            let items = fetch.items;
             let n = items.len();
             let fetched_at = Timestamp::now();
             let articles = items
@@ -202,13 +243,86 @@ pub async fn poll_source(
     }
 }
 
+/// A source's items from one fetched body.
+struct Fetch {
+    items: Vec<Item>,
+    validators: Validators,
+    /// True when an item was left for a later pass (page limit, page not
+    /// fetched): the body must then be fetched again, not answered by 304.
+    retry: bool,
+    /// Items skipped for good: the item (its link, shortened) and why.
+    skipped: Vec<(String, String)>,
+}
+
+/// A source's health line for the items it skipped, if any.
+fn item_errors(skipped: &[(String, String)]) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let mut s = skipped
+        .iter()
+        .take(ITEM_ERRORS_SHOWN)
+        .map(|(item, why)| format!("{item}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if skipped.len() > ITEM_ERRORS_SHOWN {
+        s.push_str(&format!("; and {} more", skipped.len() - ITEM_ERRORS_SHOWN));
+    }
+    Some(s)
+}
+
+/// Why an item's identifiers cannot be stored, if they cannot.
+fn identifier_problem(item: &Item) -> Option<String> {
+    if item.url.len() > MAX_LINK_BYTES {
+        return Some(format!(
+            "its link is {} bytes long, over the {MAX_LINK_BYTES} termwatch keeps; item skipped",
+            item.url.len()
+        ));
+    }
+    let guid = item.guid.as_deref().unwrap_or_default();
+    (guid.len() > MAX_GUID_BYTES).then(|| {
+        format!(
+            "its guid is {} bytes long, over the {MAX_GUID_BYTES} termwatch keeps; item skipped",
+            guid.len()
+        )
+    })
+}
+
+/// The first characters of a long identifier, for messages.
+fn shortened(s: &str) -> String {
+    parse::display_cap(s.to_string(), 100)
+}
+
+/// Drops items whose identifiers are absurd (recorded in `skipped`) and
+/// repeats: an item whose guid or link an earlier item of the same body
+/// already had is the same item.
+fn dedupe(items: &mut Vec<Item>, skipped: &mut Vec<(String, String)>) {
+    let keep: Vec<bool> = {
+        let mut urls = HashSet::new();
+        let mut guids = HashSet::new();
+        items
+            .iter()
+            .map(|i| {
+                if let Some(why) = identifier_problem(i) {
+                    skipped.push((shortened(&i.url), why));
+                    return false;
+                }
+                let new_guid = i.guid.as_deref().is_none_or(|g| guids.insert(g));
+                urls.insert(i.url.as_str()) && new_guid
+            })
+            .collect()
+    };
+    let mut keep = keep.into_iter();
+    items.retain(|_| keep.next().unwrap_or(false));
+}
+
 /// Fetches and parses a source; `None` when the server says not modified.
 async fn fetch_items(
     fetcher: &Fetcher,
     def: &SourceDef,
     validators: &Validators,
     known: &KnownUrls,
-) -> Result<Option<(Vec<Item>, Validators)>, Error> {
+) -> Result<Option<Fetch>, Error> {
     let (bytes, content_type, new_validators, final_url) =
         match fetcher.fetch(&def.url, validators).await? {
             Fetched::NotModified => return Ok(None),
@@ -220,23 +334,33 @@ async fn fetch_items(
             } => (bytes, content_type, validators, final_url),
         };
     let teaser_chars = fetcher.config().teaser_chars;
-    let mut items = match (def.kind, &def.selectors) {
+    let mut budget = Budget::new(parse::PARSE_BUDGET);
+    let base = final_url.clone();
+    // The body moves to the parsing thread and is freed there.
+    let mut items = match (def.kind, def.selectors.clone()) {
         (Kind::Html, Some(sel)) => {
-            let text = super::decode::decode(&bytes, content_type.as_deref());
-            parse::listing(&text, &final_url, sel)?
+            parse::off_thread(&mut budget, &final_url, "HTML listing parser", move || {
+                let text = super::decode::decode(&bytes, content_type.as_deref());
+                parse::listing(&text, &base, &sel)
+            })
+            .await??
         }
         _ => {
-            let utf8 = super::decode::decode_feed(&bytes, content_type.as_deref());
-            parse::feed(&utf8, &final_url, teaser_chars).map_err(|reason| Error::Feed {
-                url: def.url.to_string(),
-                reason,
-            })?
+            let url = def.url.to_string();
+            parse::off_thread(&mut budget, &final_url, "feed parser", move || {
+                let utf8 = super::decode::decode_feed(&bytes, content_type.as_deref());
+                parse::feed(&utf8, &base, teaser_chars)
+                    .map_err(|reason| Error::Feed { url, reason })
+            })
+            .await??
         }
     };
-    drop(bytes);
     for item in &mut items {
         item.url = canonical_url(&item.url);
     }
+    let mut skipped = Vec::new();
+    dedupe(&mut items, &mut skipped);
+    let mut retry = false;
     let body_sel = def.selectors.as_ref().and_then(|s| s.body.as_deref());
     let teasers: Vec<String> = items
         .iter()
@@ -258,13 +382,18 @@ async fn fetch_items(
         // bogus revision of the full text we already have. Past the page
         // limit, an item waits for the next pass rather than being stored
         // as a bare summary.
-        if known.contains(&item.url) || pages >= MAX_PAGES_PER_POLL {
+        if known.contains(&item.url) {
             *keep = false;
+            continue;
+        }
+        if pages >= MAX_PAGES_PER_POLL || budget.exhausted() {
+            *keep = false;
+            retry = true;
             continue;
         }
         pages += 1;
         let page = match url::Url::parse(&item.url) {
-            Ok(url) => fetcher.fetch_item_page(def, &url, body_sel).await,
+            Ok(url) => fetcher.fetch_item_page(def, &url, body_sel, &mut budget).await,
             Err(_) => Err(Error::BadUrl {
                 url: item.url.clone(),
             }),
@@ -279,6 +408,11 @@ async fn fetch_items(
                 item.author = item.author.take().or(page.author);
                 item.teaser = false;
             }
+            Err(e @ (Error::ParseTimeout { .. } | Error::Crashed { .. })) => {
+                // Fetching it again would fail again: the item is kept
+                // with what the feed gave, so it is known and not refetched.
+                skipped.push((shortened(&item.url), e.to_string()));
+            }
             other => {
                 // The summary is kept when there is one (a page may be
                 // disallowed for good); an empty item waits for next pass.
@@ -286,12 +420,18 @@ async fn fetch_items(
                     tracing::debug!(source = %def.id, url = %item.url, error = %e, "article page not fetched");
                 }
                 *keep = !item.text.is_empty();
+                retry |= !*keep;
             }
         }
     }
     let mut keep = keep.into_iter();
     items.retain(|_| keep.next().unwrap_or(false));
-    Ok(Some((items, new_validators)))
+    Ok(Some(Fetch {
+        items,
+        validators: new_validators,
+        retry,
+        skipped,
+    }))
 }
 
 fn to_article(def: &SourceDef, item: Item, fetched_at: Timestamp) -> Article {

@@ -40,6 +40,9 @@ pub async fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
         if let Some(err) = &st.last_error {
             println!("    last error: {err}");
         }
+        if let Some(skipped) = &st.item_errors {
+            println!("    items skipped: {skipped}");
+        }
     }
     for p in &problems {
         println!("skipped: {p}");

@@ -37,13 +37,14 @@ type StateRow = (
     i64,
     Option<i64>,
     Option<i64>,
+    Option<String>,
 );
 
 /// Every stored source state, by source id.
 pub async fn load_states(store: &Store) -> Result<HashMap<String, SourceState>> {
     let rows: Vec<StateRow> = sqlx::query_as(
         "SELECT source_id, etag, last_modified, last_attempt, last_success, last_error,
-                consecutive_failures, next_due, retry_after FROM source_state",
+                consecutive_failures, next_due, retry_after, item_errors FROM source_state",
     )
     .fetch_all(&store.pool)
     .await?;
@@ -62,6 +63,7 @@ pub async fn load_states(store: &Store) -> Result<HashMap<String, SourceState>> 
                 consecutive_failures: u32::try_from(r.6).unwrap_or(u32::MAX),
                 next_due: r.7.map(from_secs),
                 retry_after: r.8.map(from_secs),
+                item_errors: r.9,
             };
             (r.0, state)
         })
@@ -98,7 +100,7 @@ pub async fn save_batch(
     for chunk in states.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO source_state (source_id, etag, last_modified, last_attempt, last_success,
-             last_error, consecutive_failures, next_due, retry_after) ",
+             last_error, consecutive_failures, next_due, retry_after, item_errors) ",
         );
         q.push_values(chunk, |mut b, s| {
             b.push_bind(&s.source_id)
@@ -109,14 +111,16 @@ pub async fn save_batch(
                 .push_bind(&s.last_error)
                 .push_bind(i64::from(s.consecutive_failures))
                 .push_bind(s.next_due.map(secs))
-                .push_bind(s.retry_after.map(secs));
+                .push_bind(s.retry_after.map(secs))
+                .push_bind(&s.item_errors);
         });
         q.push(
             " ON CONFLICT(source_id) DO UPDATE SET etag = excluded.etag,
               last_modified = excluded.last_modified, last_attempt = excluded.last_attempt,
               last_success = excluded.last_success, last_error = excluded.last_error,
               consecutive_failures = excluded.consecutive_failures,
-              next_due = excluded.next_due, retry_after = excluded.retry_after",
+              next_due = excluded.next_due, retry_after = excluded.retry_after,
+              item_errors = excluded.item_errors",
         );
         q.build().execute(&mut *tx).await?;
     }
@@ -129,16 +133,21 @@ pub async fn save_batch(
         .filter(|(_, a)| seen.insert(a.url.as_str()))
         .collect();
     let mut ids: HashMap<String, i64> = HashMap::with_capacity(articles.len());
+    // Who owns each known article: only that source adds revisions to it.
+    let mut owners: HashMap<i64, String> = HashMap::new();
     for chunk in articles.chunks(CHUNK) {
         let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT url, id FROM articles WHERE url IN (");
+            QueryBuilder::new("SELECT url, id, source_id FROM articles WHERE url IN (");
         let mut sep = q.separated(", ");
         for (_, a) in chunk {
             sep.push_bind(&a.url);
         }
         q.push(")");
-        let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-        ids.extend(rows);
+        let rows: Vec<(String, i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        for (url, id, owner) in rows {
+            ids.insert(url, id);
+            owners.insert(id, owner);
+        }
     }
     let existing: HashSet<i64> = ids.values().copied().collect();
     let missing: Vec<&Article> = articles
@@ -176,9 +185,13 @@ pub async fn save_batch(
         let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
         have.extend(rows);
     }
+    // A revision is stored under the source that fetched it, and only for
+    // an article that source owns: a feed elsewhere listing the same URL
+    // cannot rewrite another source's article, nor borrow its trust.
     let new_revs: Vec<(i64, usize, &Article)> = articles
         .iter()
         .filter_map(|(i, a)| ids.get(a.url.as_str()).map(|id| (*id, *i, *a)))
+        .filter(|(id, _, a)| owners.get(id).is_none_or(|o| *o == a.source_id))
         .filter(|(id, _, a)| !have.contains(&(*id, a.content_hash.clone())))
         .collect();
     saved.new_revisions = new_revs
