@@ -413,6 +413,12 @@ async fn fetch_items(
                 // with what the feed gave, so it is known and not refetched.
                 skipped.push((shortened(&item.url), e.to_string()));
             }
+            Err(e @ (Error::Refused { .. } | Error::OtherSite { .. })) => {
+                // Refused by configuration: asking again next pass cannot
+                // help, so the operator is told in the source's health.
+                skipped.push((shortened(&item.url), e.to_string()));
+                *keep = !item.text.is_empty();
+            }
             other => {
                 // The summary is kept when there is one (a page may be
                 // disallowed for good); an empty item waits for next pass.
