@@ -48,6 +48,31 @@ pub struct Paths {
     pub clients_dir: PathBuf,
 }
 
+/// A URL or connection string safe to print: the password of its userinfo
+/// (`postgres://user:PASSWORD@host/db`) becomes `***`. Works on text that
+/// does not parse as a URL too, so an error about a malformed URL cannot
+/// echo the password either.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return url.to_string();
+    };
+    format!(
+        "{}{}:***{}",
+        &url[..scheme_end],
+        &authority[..colon],
+        &rest[at..]
+    )
+}
+
 impl Paths {
     pub fn database_url(&self, config: &Config) -> String {
         config
@@ -181,7 +206,31 @@ fn apply_env(config: Config) -> Result<Config, Error> {
     Figment::from(Serialized::defaults(config))
         .merge(env)
         .extract()
-        .map_err(|e| Error::Env(e.to_string()))
+        .map_err(|e| Error::Env(env_error(e)))
+}
+
+/// figment's message without the values it read: its type errors quote the
+/// value (`found string "..."`), and an override may hold a secret
+/// (`TERMWATCH_DATABASE_URL` with a password). Each error names the key, the
+/// variable and what was expected instead.
+fn env_error(e: figment::Error) -> String {
+    use figment::error::Kind;
+    e.into_iter()
+        .map(|e| {
+            let what = match &e.kind {
+                Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => {
+                    format!("expected {expected}")
+                }
+                Kind::InvalidLength(_, expected) => format!("expected {expected}"),
+                Kind::Message(_) => "the value is invalid".to_string(),
+                other => other.to_string(),
+            };
+            let key = e.path.join(".");
+            let var = format!("TERMWATCH_{}", e.path.join("__").to_ascii_uppercase());
+            format!("{key} (set by {var}): {what}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -194,6 +243,34 @@ mod tests {
         let err = parse(Path::new("termwatch.toml"), text).unwrap_err();
         assert_eq!(err.line, Some(4), "{err}");
         assert!(err.to_string().contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn database_url_with_a_password_is_redacted() {
+        assert_eq!(
+            redact_url("postgres://tw:SECRETPW@127.0.0.1:1/x"),
+            "postgres://tw:***@127.0.0.1:1/x"
+        );
+        assert_eq!(
+            redact_url("postgres://tw:p@ss:w@rd@db/x?sslmode=require"),
+            "postgres://tw:***@db/x?sslmode=require"
+        );
+        assert_eq!(redact_url("sqlite://data/termwatch.db"), "sqlite://data/termwatch.db");
+        assert_eq!(redact_url("postgres://tw@db/x"), "postgres://tw@db/x");
+    }
+
+    #[test]
+    fn env_type_error_does_not_echo_the_value() {
+        let e = figment::Figment::from(figment::providers::Serialized::defaults(Config::default()))
+            .merge(figment::providers::Serialized::default(
+                "deliver",
+                serde_json::json!({"smtp": {"host": "h", "port": "SECRET-PORT-VALUE"}}),
+            ))
+            .extract::<Config>()
+            .unwrap_err();
+        let msg = env_error(e);
+        assert!(!msg.contains("SECRET-PORT-VALUE"), "{msg}");
+        assert!(msg.contains("TERMWATCH_DELIVER__SMTP__PORT"), "{msg}");
     }
 
     #[test]

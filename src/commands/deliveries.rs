@@ -55,9 +55,8 @@ impl Status {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let url = ctx.paths.database_url(&ctx.config);
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("could not open the store at {url}"))?;
+    // The store's error names the (redacted) URL already.
+    let store = Store::open(&url).await?;
     let now = jiff::Timestamp::now().as_second();
     match args.action {
         Some(Action::Retry { id }) => match deliveries::retry(&store, &id, now).await? {

@@ -28,7 +28,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let url = ctx.paths.database_url(&ctx.config);
     let store = Store::open(&url)
         .await
-        .with_context(|| format!("could not open the store at {url}"))?;
+        .with_context(|| format!("could not open the store at {}", crate::config::redact_url(&url)))?;
     let events: Vec<Event> = crate::store::events::list(&store)
         .await
         .context("could not read the events")?

@@ -43,7 +43,7 @@ pub struct Cli {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, global = true)]
     pub log_json: bool,
-    /// More log output (-v info, -vv debug); `RUST_LOG` overrides.
+    /// More log output (-v info, -vv termwatch's debug, -vvv its trace); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -113,14 +113,27 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Crates whose debug output carries what termwatch must never print: request
+/// URLs (a webhook URL's path is its token), redirect targets, header frames.
+/// They are capped at info under every verbosity, `RUST_LOG` included.
+const QUIET_TARGETS: &[&str] = &["h2", "hyper", "hyper_util", "reqwest", "lettre"];
+
 fn init_logging(json: bool, verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // Other crates stay at info even with -vv: their debug lines are about
+    // their own internals, and some carry request URLs or protocol lines.
     let default = match verbose {
         0 => "warn,termwatch=info",
         1 => "info",
-        _ => "debug",
+        2 => "info,termwatch=debug",
+        _ => "info,termwatch=trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    for target in QUIET_TARGETS {
+        if let Ok(d) = format!("{target}=info").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -59,7 +59,7 @@ impl Store {
         }
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|source| Error::Open {
-                url: url.to_string(),
+                url: crate::config::redact_url(url),
                 source,
             })?
             .create_if_missing(true)
@@ -81,7 +81,7 @@ impl Store {
             .connect_with(opts)
             .await
             .map_err(|source| Error::Open {
-                url: url.to_string(),
+                url: crate::config::redact_url(url),
                 source,
             })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
