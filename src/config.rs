@@ -126,8 +126,84 @@ pub fn line_of(text: &str, byte_offset: usize) -> usize {
         + 1
 }
 
+/// Name of the lock file a worker holds in its data dir.
+pub const LOCK_FILE: &str = "termwatch.lock";
+
+/// Creates `dir` and its missing parents readable by the owner only (0700):
+/// the data dir holds the database and the outbox of client mail.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Opens `path` for writing, created readable by the owner only (0600);
+/// an existing file keeps its mode and content.
+pub fn open_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
+/// Held by a command that sends (`run`, `deliveries send`, `demo`) for as
+/// long as it runs: one worker per SQLite data dir. The OS drops the lock
+/// when the process ends, however it ends.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+impl Paths {
+    /// Takes the data dir for this process, or says which process has it.
+    /// Nothing to take when the database is not SQLite: workers on
+    /// PostgreSQL share the outbox through their claims.
+    pub fn own_data_dir(&self, config: &Config) -> Result<Option<DataDirLock>, Error> {
+        if !self.database_url(config).starts_with("sqlite:") {
+            return Ok(None);
+        }
+        let path = self.data_dir.join(LOCK_FILE);
+        let io = |source| Error::Lock {
+            path: path.clone(),
+            source,
+        };
+        create_private_dir(&self.data_dir).map_err(io)?;
+        let mut file = open_private_file(&path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(Error::Owned {
+                    dir: self.data_dir.clone(),
+                    pid: match pid.trim() {
+                        "" => "unknown".to_string(),
+                        p => p.to_string(),
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        use std::io::Write as _;
+        file.set_len(0).map_err(io)?;
+        write!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(Some(DataDirLock { _file: file }))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(
+        "a termwatch worker (pid {pid}) already owns the data dir {dir}: stop it first, or give this command another --data-dir; read-only commands (events, sources, deliveries, digest) work beside it"
+    )]
+    Owned { dir: PathBuf, pid: String },
+    #[error("could not lock the data dir with {path}: {source}; check the --data-dir path and its permissions")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("could not read {path}: {source}")]
     Read {
         path: PathBuf,

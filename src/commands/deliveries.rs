@@ -69,16 +69,27 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             RetryOutcome::AlreadySent => {
                 anyhow::bail!("delivery {id} was already sent; nothing to retry")
             }
+            RetryOutcome::InFlight => {
+                anyhow::bail!(
+                    "delivery {id} is being sent by a running worker right now; see its outcome with `termwatch deliveries`"
+                )
+            }
             RetryOutcome::NotFound => {
                 anyhow::bail!("no delivery {id}; run `termwatch deliveries` to list the ids")
             }
         },
         Some(Action::Send) => {
+            let _owner = ctx.paths.own_data_dir(&ctx.config)?;
             let deliverer = Deliverer::new(&ctx.config.deliver, &ctx.paths.data_dir)
                 .context("the [deliver] configuration is invalid")?;
-            let s =
-                crate::pipeline::deliver::deliver_due(&store, &deliverer, &ctx.config.deliver, now)
-                    .await?;
+            let s = crate::pipeline::deliver::deliver_until(
+                &store,
+                &deliverer,
+                &ctx.config.deliver,
+                now,
+                super::shutdown_on_signal(),
+            )
+            .await?;
             println!(
                 "sent {}, retrying later {}, dead {}",
                 s.sent, s.retrying, s.dead

@@ -113,6 +113,40 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Turns true at the first SIGINT or SIGTERM: the worker stops taking new
+/// work and lets what is in flight finish. A second signal ends the process
+/// at once (what was in flight stays pending for the next run).
+pub fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::warn!(
+            "shutting down: no new work; sends in flight get [deliver] shutdown_grace_secs to finish; signal again to stop at once"
+        );
+        let _ = tx.send(true);
+        let code = wait_for_signal().await;
+        eprintln!("second signal: stopping now; unfinished deliveries stay pending");
+        std::process::exit(code);
+    });
+    rx
+}
+
+/// Waits for SIGINT or SIGTERM; returns the shell's exit code for it.
+async fn wait_for_signal() -> i32 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => 130,
+                _ = term.recv() => 143,
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    130
+}
+
 /// Crates whose debug output carries what termwatch must never print: request
 /// URLs (a webhook URL's path is its token), redirect targets, header frames.
 /// They are capped at info under every verbosity, `RUST_LOG` included.

@@ -36,7 +36,8 @@ pub const DEFAULT_BACKOFF_BASE_SECS: u64 = 30;
 pub const DEFAULT_BACKOFF_MAX_SECS: u64 = 3600;
 /// Sends in flight per channel.
 pub const DEFAULT_CONCURRENCY: usize = 16;
-/// How long a claim keeps other workers off a delivery; longer than any send.
+/// How long a claim keeps other workers off a delivery; renewed while its
+/// send is in flight, so it need not be longer than a send.
 pub const DEFAULT_LEASE_SECS: u64 = 300;
 /// Webhook request timeout.
 pub const DEFAULT_WEBHOOK_TIMEOUT_SECS: u64 = 10;
@@ -44,6 +45,8 @@ pub const DEFAULT_WEBHOOK_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_SMTP_TIMEOUT_SECS: u64 = 30;
 /// Sender when none is configured.
 pub const DEFAULT_FROM: &str = "termwatch <termwatch@localhost>";
+/// How long sends in flight may take to finish once shutdown begins.
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 /// Outbox folder name under the data dir.
 pub const DEFAULT_OUTBOX_DIR: &str = "outbox";
 
@@ -59,6 +62,9 @@ pub struct Config {
     /// Sends in flight per channel (email and webhook each get this many).
     pub concurrency: usize,
     pub lease_secs: u64,
+    /// Once shutdown begins, how long sends in flight may take to finish;
+    /// those cut off stay pending for the next run.
+    pub shutdown_grace_secs: u64,
     pub email: EmailConfig,
     /// SMTP server; without it, email goes to the file outbox.
     pub smtp: Option<SmtpConfig>,
@@ -74,6 +80,7 @@ impl Default for Config {
             backoff_max_secs: DEFAULT_BACKOFF_MAX_SECS,
             concurrency: DEFAULT_CONCURRENCY,
             lease_secs: DEFAULT_LEASE_SECS,
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             email: EmailConfig::default(),
             smtp: None,
             webhook: WebhookConfig::default(),
@@ -171,6 +178,10 @@ impl Config {
 
     pub fn lease(&self) -> Duration {
         Duration::from_secs(self.lease_secs.max(1))
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 
     pub fn backoff(&self) -> retry::Backoff {
