@@ -81,7 +81,10 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         Some(Action::Send) => {
             let _owner = ctx.paths.own_data_dir(&ctx.config)?;
             let deliverer = Deliverer::new(&ctx.config.deliver, &ctx.paths.data_dir)
-                .context("the [deliver] configuration is invalid")?;
+                .context("the [deliver] configuration is invalid")?
+                .with_webhook_urls(crate::pipeline::deliver::webhook_urls(
+                    &ctx.paths.clients_dir,
+                ));
             let s = crate::pipeline::deliver::deliver_until(
                 &store,
                 &deliverer,
@@ -110,14 +113,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 /// token in its path, so only its origin is shown.
 fn shown_target(d: &Delivery) -> String {
     if d.channel == "webhook" {
-        match url::Url::parse(&d.target) {
-            Ok(u) => format!(
-                "{} ({})",
-                u.origin().ascii_serialization(),
-                d.format.as_deref().unwrap_or("standard")
-            ),
-            Err(_) => "(invalid url)".to_string(),
-        }
+        format!(
+            "{} ({})",
+            crate::deliver::webhook_urls::shown(&d.target),
+            d.format.as_deref().unwrap_or("standard")
+        )
     } else {
         d.target.clone()
     }

@@ -15,6 +15,8 @@
 //! - `guard`: refuses loopback, private, link-local and metadata targets.
 //! - `secrets`: `env:NAME` / `file:PATH` references; secrets never printed.
 //! - `retry`: exponential backoff with jitter, `Retry-After`.
+//! - `webhook_urls`: the outbox stores a reference, the URL is read from the
+//!   client profile at send time.
 
 pub mod email;
 pub mod guard;
@@ -22,6 +24,7 @@ pub mod retry;
 pub mod secrets;
 pub mod smtp;
 pub mod webhook;
+pub mod webhook_urls;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -269,6 +272,7 @@ pub enum Target {
     /// Comma-separated addresses.
     Email { to: String },
     Webhook {
+        /// The URL, or the outbox's reference to the client's webhook.
         url: String,
         format: webhook::Format,
         secret_ref: Option<String>,
@@ -287,6 +291,7 @@ pub struct Job {
 pub struct Deliverer {
     email: email::Mailer,
     webhook: webhook::Sender,
+    webhook_urls: webhook_urls::WebhookUrls,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -308,7 +313,14 @@ impl Deliverer {
         Ok(Deliverer {
             email: email::Mailer::new(config, data_dir)?,
             webhook: webhook::Sender::new(&config.webhook)?,
+            webhook_urls: webhook_urls::WebhookUrls::default(),
         })
+    }
+
+    /// The client profiles' webhook URLs, which outbox references name.
+    pub fn with_webhook_urls(mut self, urls: webhook_urls::WebhookUrls) -> Deliverer {
+        self.webhook_urls = urls;
+        self
     }
 
     /// Sends one delivery of one digest.
@@ -320,10 +332,11 @@ impl Deliverer {
                 format,
                 secret_ref,
             } => {
+                let url = self.webhook_urls.resolve(&digest.client_id, url)?;
                 self.webhook
                     .send(
                         &job.delivery_id,
-                        url,
+                        &url,
                         *format,
                         secret_ref.as_deref(),
                         digest,

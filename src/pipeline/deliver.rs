@@ -23,9 +23,21 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::deliver::webhook::Format;
+use crate::deliver::webhook_urls::WebhookUrls;
 use crate::deliver::{Config, Deliverer, Job, SendError, StoredDigest, Target};
 use crate::store::deliveries::{self, Claimed};
 use crate::store::{self, Store};
+
+/// The webhook URLs of the client profiles in `clients_dir`, which the
+/// outbox's references name; a profile that does not load lists none.
+pub fn webhook_urls(clients_dir: &std::path::Path) -> WebhookUrls {
+    let (clients, _) = crate::route::load_clients(clients_dir);
+    WebhookUrls::new(
+        clients
+            .into_iter()
+            .flat_map(|c| c.webhooks.into_iter().map(move |w| (c.id.clone(), w.url))),
+    )
+}
 
 /// Added to every claim's expiry: claim times are whole seconds taken from
 /// a wall-clock second plus a monotonic count of seconds, each truncated, so

@@ -134,7 +134,8 @@ pub async fn send_due(
         tracing::debug!(dir = %paths.clients_dir.display(), "no clients directory; skipping routing");
         route::Summary::default()
     };
-    let deliverer = crate::deliver::Deliverer::new(&config.deliver, &paths.data_dir)?;
+    let deliverer = crate::deliver::Deliverer::new(&config.deliver, &paths.data_dir)?
+        .with_webhook_urls(deliver::webhook_urls(&paths.clients_dir));
     let deliver = deliver::deliver_until(
         store,
         &deliverer,
