@@ -119,32 +119,54 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
 pub fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        wait_for_signal().await;
+        // Listening from the start, so a second signal that comes before
+        // the first is handled still counts.
+        let mut signals = Signals::new();
+        signals.next().await;
         tracing::warn!(
             "shutting down: no new work; sends in flight get [deliver] shutdown_grace_secs to finish; signal again to stop at once"
         );
         let _ = tx.send(true);
-        let code = wait_for_signal().await;
+        let code = signals.next().await;
         eprintln!("second signal: stopping now; unfinished deliveries stay pending");
         std::process::exit(code);
     });
     rx
 }
 
-/// Waits for SIGINT or SIGTERM; returns the shell's exit code for it.
-async fn wait_for_signal() -> i32 {
+/// SIGINT and SIGTERM, each with its own listener.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                streams: signal(SignalKind::interrupt())
+                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                    .ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The next signal, as the shell's exit code for it.
+    async fn next(&mut self) -> i32 {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.streams {
             return tokio::select! {
-                _ = tokio::signal::ctrl_c() => 130,
+                _ = int.recv() => 130,
                 _ = term.recv() => 143,
             };
         }
+        let _ = tokio::signal::ctrl_c().await;
+        130
     }
-    let _ = tokio::signal::ctrl_c().await;
-    130
 }
 
 /// Crates whose debug output carries what termwatch must never print: request
