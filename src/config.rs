@@ -199,7 +199,9 @@ pub enum Error {
         "a termwatch worker (pid {pid}) already owns the data dir {dir}: stop it first, or give this command another --data-dir; read-only commands (events, sources, deliveries, digest) work beside it"
     )]
     Owned { dir: PathBuf, pid: String },
-    #[error("could not lock the data dir with {path}: {source}; check the --data-dir path and its permissions")]
+    #[error(
+        "could not lock the data dir with {path}: {source}; check the --data-dir path and its permissions"
+    )]
     Lock {
         path: PathBuf,
         source: std::io::Error,
@@ -331,7 +333,10 @@ mod tests {
             redact_url("postgres://tw:p@ss:w@rd@db/x?sslmode=require"),
             "postgres://tw:***@db/x?sslmode=require"
         );
-        assert_eq!(redact_url("sqlite://data/termwatch.db"), "sqlite://data/termwatch.db");
+        assert_eq!(
+            redact_url("sqlite://data/termwatch.db"),
+            "sqlite://data/termwatch.db"
+        );
         assert_eq!(redact_url("postgres://tw@db/x"), "postgres://tw@db/x");
     }
 

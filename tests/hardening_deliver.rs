@@ -53,10 +53,7 @@ impl LoginSmtp {
     }
 }
 
-fn serve_login_session(
-    conn: std::net::TcpStream,
-    log: &Mutex<Vec<String>>,
-) -> std::io::Result<()> {
+fn serve_login_session(conn: std::net::TcpStream, log: &Mutex<Vec<String>>) -> std::io::Result<()> {
     let mut out = conn.try_clone()?;
     let mut lines = BufReader::new(conn);
     let mut next = move || -> std::io::Result<String> {
@@ -497,8 +494,15 @@ async fn sigterm_stops_claiming_at_once_and_the_backlog_stays_pending() {
     assert!(out.status.success(), "{}", printed(&out));
     let rows = statuses(&dir.path().join("d")).await;
     let sent = rows.iter().filter(|(s, _)| s == "sent").count();
-    assert_eq!(sent, sink.mails().len(), "every send that happened is recorded");
-    assert!(sent < rows.len(), "the backlog was sent to the end: {rows:?}");
+    assert_eq!(
+        sent,
+        sink.mails().len(),
+        "every send that happened is recorded"
+    );
+    assert!(
+        sent < rows.len(),
+        "the backlog was sent to the end: {rows:?}"
+    );
     assert!(
         rows.iter()
             .all(|(s, c)| s == "sent" || (s == "pending" && c.is_none())),
@@ -587,7 +591,9 @@ async fn a_second_worker_on_the_same_data_dir_refuses_naming_the_pid() {
     let lock = dir.path().join("d/termwatch.lock");
     let pid = first.id().to_string();
     assert!(
-        support::wait_until(30, || std::fs::read_to_string(&lock).is_ok_and(|p| p == pid)).await
+        support::wait_until(30, || std::fs::read_to_string(&lock)
+            .is_ok_and(|p| p == pid))
+        .await
     );
     for args in [
         &["deliveries", "send"][..],
@@ -603,7 +609,11 @@ async fn a_second_worker_on_the_same_data_dir_refuses_naming_the_pid() {
         );
     }
     let out = termwatch(dir.path()).arg("deliveries").output().unwrap();
-    assert!(out.status.success(), "reading beside a worker: {}", printed(&out));
+    assert!(
+        out.status.success(),
+        "reading beside a worker: {}",
+        printed(&out)
+    );
     signal(&first, "-TERM");
     assert!(wait_exit(first, 60).status.success());
     let out = termwatch(dir.path())

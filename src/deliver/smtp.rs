@@ -407,12 +407,17 @@ mod tests {
     #[test]
     fn plain_auth_is_refused_unless_the_host_is_loopback() {
         for host in ["mail.example.com", "192.0.2.10", "2001:db8::1"] {
-            let err = refuse_clear_text_login(&plain_login(host)).unwrap_err().to_string();
+            let err = refuse_clear_text_login(&plain_login(host))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("security = \"starttls\""), "{err}");
             assert!(err.contains(host), "{err}");
         }
         for host in ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]"] {
-            assert!(refuse_clear_text_login(&plain_login(host)).is_ok(), "{host}");
+            assert!(
+                refuse_clear_text_login(&plain_login(host)).is_ok(),
+                "{host}"
+            );
         }
         let mut anonymous = plain_login("mail.example.com");
         anonymous.username = None;

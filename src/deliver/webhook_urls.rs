@@ -95,7 +95,10 @@ mod tests {
     #[test]
     fn the_outbox_reference_holds_no_part_of_the_path() {
         let r = reference(SLACK);
-        assert!(!r.contains("XXXXSECRETXXXX") && !r.contains("/services"), "{r}");
+        assert!(
+            !r.contains("XXXXSECRETXXXX") && !r.contains("/services"),
+            "{r}"
+        );
         assert_eq!(shown(&r), "https://hooks.slack.com");
         assert_eq!(shown(SLACK), "https://hooks.slack.com");
     }
@@ -106,9 +109,13 @@ mod tests {
         let r = reference(SLACK);
         assert_eq!(urls.resolve("acme", &r).unwrap(), SLACK);
         let err = urls.resolve("other", &r).unwrap_err();
-        assert!(err.permanent && err.message.contains("no longer lists"), "{err}");
+        assert!(
+            err.permanent && err.message.contains("no longer lists"),
+            "{err}"
+        );
         assert!(!err.message.contains("XXXXSECRETXXXX"), "{err}");
-        let changed = WebhookUrls::new([("acme", "https://hooks.slack.com/services/T000/B000/NEW")]);
+        let changed =
+            WebhookUrls::new([("acme", "https://hooks.slack.com/services/T000/B000/NEW")]);
         assert!(changed.resolve("acme", &r).is_err());
         assert!(!format!("{urls:?}").contains("SECRET"));
     }

@@ -144,15 +144,9 @@ async fn channel(
         }
         while claiming && in_flight.len() < concurrency {
             let free = (concurrency - in_flight.len()) as i64;
-            let claimed = deliveries::claim_due(
-                store,
-                channel,
-                clock.pass_start,
-                clock.now(),
-                lease,
-                free,
-            )
-            .await?;
+            let claimed =
+                deliveries::claim_due(store, channel, clock.pass_start, clock.now(), lease, free)
+                    .await?;
             if claimed.is_empty() {
                 claiming = false;
             }

@@ -270,7 +270,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store_with_one(dir.path()).await;
         assert!(
-            claim_due(&s, "email", 99, 99, 60, 10).await.unwrap().is_empty(),
+            claim_due(&s, "email", 99, 99, 60, 10)
+                .await
+                .unwrap()
+                .is_empty(),
             "not due yet"
         );
         assert!(
@@ -347,8 +350,16 @@ mod tests {
         let second = token(&claim_due(&s, "email", 100, 111, 10, 10).await.unwrap());
         assert_ne!(first, second);
         assert!(mark_sent(&s, "d1", &second, 112).await.unwrap());
-        assert!(!mark_failed(&s, "d1", &first, "timeout", Some(200)).await.unwrap());
-        assert!(!mark_failed(&s, "d1", &first, "timeout", None).await.unwrap());
+        assert!(
+            !mark_failed(&s, "d1", &first, "timeout", Some(200))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !mark_failed(&s, "d1", &first, "timeout", None)
+                .await
+                .unwrap()
+        );
         assert!(!mark_sent(&s, "d1", &first, 113).await.unwrap());
         let d = get(&s, "d1").await.unwrap().unwrap();
         assert_eq!((d.status.as_str(), d.sent_at), ("sent", Some(112)));
@@ -373,7 +384,12 @@ mod tests {
         let s = store_with_one(dir.path()).await;
         let held = token(&claim_due(&s, "email", 100, 100, 60, 10).await.unwrap());
         assert_eq!(retry(&s, "d1", 120).await.unwrap(), RetryOutcome::InFlight);
-        assert!(claim_due(&s, "email", 120, 120, 60, 10).await.unwrap().is_empty());
+        assert!(
+            claim_due(&s, "email", 120, 120, 60, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(mark_failed(&s, "d1", &held, "boom", None).await.unwrap());
         assert_eq!(retry(&s, "d1", 121).await.unwrap(), RetryOutcome::Queued);
     }
@@ -384,6 +400,12 @@ mod tests {
         let s = store_with_one(dir.path()).await;
         let held = token(&claim_due(&s, "email", 100, 100, 60, 10).await.unwrap());
         release(&s, "d1", &held).await.unwrap();
-        assert_eq!(claim_due(&s, "email", 100, 101, 60, 10).await.unwrap().len(), 1);
+        assert_eq!(
+            claim_due(&s, "email", 100, 101, 60, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }
