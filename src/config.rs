@@ -48,6 +48,31 @@ pub struct Paths {
     pub clients_dir: PathBuf,
 }
 
+/// A URL or connection string safe to print: the password of its userinfo
+/// (`postgres://user:PASSWORD@host/db`) becomes `***`. Works on text that
+/// does not parse as a URL too, so an error about a malformed URL cannot
+/// echo the password either.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let Some(colon) = authority[..at].find(':') else {
+        return url.to_string();
+    };
+    format!(
+        "{}{}:***{}",
+        &url[..scheme_end],
+        &authority[..colon],
+        &rest[at..]
+    )
+}
+
 impl Paths {
     pub fn database_url(&self, config: &Config) -> String {
         config
@@ -101,8 +126,86 @@ pub fn line_of(text: &str, byte_offset: usize) -> usize {
         + 1
 }
 
+/// Name of the lock file a worker holds in its data dir.
+pub const LOCK_FILE: &str = "termwatch.lock";
+
+/// Creates `dir` and its missing parents readable by the owner only (0700):
+/// the data dir holds the database and the outbox of client mail.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// Opens `path` for writing, created readable by the owner only (0600);
+/// an existing file keeps its mode and content.
+pub fn open_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)
+}
+
+/// Held by a command that sends (`run`, `deliveries send`, `demo`) for as
+/// long as it runs: one worker per SQLite data dir. The OS drops the lock
+/// when the process ends, however it ends.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+impl Paths {
+    /// Takes the data dir for this process, or says which process has it.
+    /// Nothing to take when the database is not SQLite: workers on
+    /// PostgreSQL share the outbox through their claims.
+    pub fn own_data_dir(&self, config: &Config) -> Result<Option<DataDirLock>, Error> {
+        if !self.database_url(config).starts_with("sqlite:") {
+            return Ok(None);
+        }
+        let path = self.data_dir.join(LOCK_FILE);
+        let io = |source| Error::Lock {
+            path: path.clone(),
+            source,
+        };
+        create_private_dir(&self.data_dir).map_err(io)?;
+        let mut file = open_private_file(&path).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(Error::Owned {
+                    dir: self.data_dir.clone(),
+                    pid: match pid.trim() {
+                        "" => "unknown".to_string(),
+                        p => p.to_string(),
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        use std::io::Write as _;
+        file.set_len(0).map_err(io)?;
+        write!(file, "{}", std::process::id()).map_err(io)?;
+        Ok(Some(DataDirLock { _file: file }))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(
+        "a termwatch worker (pid {pid}) already owns the data dir {dir}: stop it first, or give this command another --data-dir; read-only commands (events, sources, deliveries, digest) work beside it"
+    )]
+    Owned { dir: PathBuf, pid: String },
+    #[error(
+        "could not lock the data dir with {path}: {source}; check the --data-dir path and its permissions"
+    )]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("could not read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -181,7 +284,31 @@ fn apply_env(config: Config) -> Result<Config, Error> {
     Figment::from(Serialized::defaults(config))
         .merge(env)
         .extract()
-        .map_err(|e| Error::Env(e.to_string()))
+        .map_err(|e| Error::Env(env_error(e)))
+}
+
+/// figment's message without the values it read: its type errors quote the
+/// value (`found string "..."`), and an override may hold a secret
+/// (`TERMWATCH_DATABASE_URL` with a password). Each error names the key, the
+/// variable and what was expected instead.
+fn env_error(e: figment::Error) -> String {
+    use figment::error::Kind;
+    e.into_iter()
+        .map(|e| {
+            let what = match &e.kind {
+                Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => {
+                    format!("expected {expected}")
+                }
+                Kind::InvalidLength(_, expected) => format!("expected {expected}"),
+                Kind::Message(_) => "the value is invalid".to_string(),
+                other => other.to_string(),
+            };
+            let key = e.path.join(".");
+            let var = format!("TERMWATCH_{}", e.path.join("__").to_ascii_uppercase());
+            format!("{key} (set by {var}): {what}")
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -194,6 +321,37 @@ mod tests {
         let err = parse(Path::new("termwatch.toml"), text).unwrap_err();
         assert_eq!(err.line, Some(4), "{err}");
         assert!(err.to_string().contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn database_url_with_a_password_is_redacted() {
+        assert_eq!(
+            redact_url("postgres://tw:SECRETPW@127.0.0.1:1/x"),
+            "postgres://tw:***@127.0.0.1:1/x"
+        );
+        assert_eq!(
+            redact_url("postgres://tw:p@ss:w@rd@db/x?sslmode=require"),
+            "postgres://tw:***@db/x?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/termwatch.db"),
+            "sqlite://data/termwatch.db"
+        );
+        assert_eq!(redact_url("postgres://tw@db/x"), "postgres://tw@db/x");
+    }
+
+    #[test]
+    fn env_type_error_does_not_echo_the_value() {
+        let e = figment::Figment::from(figment::providers::Serialized::defaults(Config::default()))
+            .merge(figment::providers::Serialized::default(
+                "deliver",
+                serde_json::json!({"smtp": {"host": "h", "port": "SECRET-PORT-VALUE"}}),
+            ))
+            .extract::<Config>()
+            .unwrap_err();
+        let msg = env_error(e);
+        assert!(!msg.contains("SECRET-PORT-VALUE"), "{msg}");
+        assert!(msg.contains("TERMWATCH_DELIVER__SMTP__PORT"), "{msg}");
     }
 
     #[test]

@@ -556,12 +556,14 @@ fn cli_lists_deliveries_with_last_error_and_retries_one() {
             NOW,
         )
         .await;
-        deliveries::claim_due(&s, "webhook", NOW, 60, 10)
+        let claimed = deliveries::claim_due(&s, "webhook", NOW, NOW, 60, 10)
             .await
             .unwrap();
+        let token = claimed[0].delivery.claim_token.clone().unwrap();
         deliveries::mark_failed(
             &s,
             "dl-cli",
+            &token,
             "webhook https://hooks.example answered 410 Gone",
             None,
         )

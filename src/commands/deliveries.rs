@@ -55,9 +55,8 @@ impl Status {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let url = ctx.paths.database_url(&ctx.config);
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("could not open the store at {url}"))?;
+    // The store's error names the (redacted) URL already.
+    let store = Store::open(&url).await?;
     let now = jiff::Timestamp::now().as_second();
     match args.action {
         Some(Action::Retry { id }) => match deliveries::retry(&store, &id, now).await? {
@@ -70,16 +69,30 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             RetryOutcome::AlreadySent => {
                 anyhow::bail!("delivery {id} was already sent; nothing to retry")
             }
+            RetryOutcome::InFlight => {
+                anyhow::bail!(
+                    "delivery {id} is being sent by a running worker right now; see its outcome with `termwatch deliveries`"
+                )
+            }
             RetryOutcome::NotFound => {
                 anyhow::bail!("no delivery {id}; run `termwatch deliveries` to list the ids")
             }
         },
         Some(Action::Send) => {
+            let _owner = ctx.paths.own_data_dir(&ctx.config)?;
             let deliverer = Deliverer::new(&ctx.config.deliver, &ctx.paths.data_dir)
-                .context("the [deliver] configuration is invalid")?;
-            let s =
-                crate::pipeline::deliver::deliver_due(&store, &deliverer, &ctx.config.deliver, now)
-                    .await?;
+                .context("the [deliver] configuration is invalid")?
+                .with_webhook_urls(crate::pipeline::deliver::webhook_urls(
+                    &ctx.paths.clients_dir,
+                ));
+            let s = crate::pipeline::deliver::deliver_until(
+                &store,
+                &deliverer,
+                &ctx.config.deliver,
+                now,
+                super::shutdown_on_signal(),
+            )
+            .await?;
             println!(
                 "sent {}, retrying later {}, dead {}",
                 s.sent, s.retrying, s.dead
@@ -100,14 +113,11 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 /// token in its path, so only its origin is shown.
 fn shown_target(d: &Delivery) -> String {
     if d.channel == "webhook" {
-        match url::Url::parse(&d.target) {
-            Ok(u) => format!(
-                "{} ({})",
-                u.origin().ascii_serialization(),
-                d.format.as_deref().unwrap_or("standard")
-            ),
-            Err(_) => "(invalid url)".to_string(),
-        }
+        format!(
+            "{} ({})",
+            crate::deliver::webhook_urls::shown(&d.target),
+            d.format.as_deref().unwrap_or("standard")
+        )
     } else {
         d.target.clone()
     }

@@ -26,9 +26,12 @@ pub struct Args {
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let url = ctx.paths.database_url(&ctx.config);
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("could not open the store at {url}"))?;
+    let store = Store::open(&url).await.with_context(|| {
+        format!(
+            "could not open the store at {}",
+            crate::config::redact_url(&url)
+        )
+    })?;
     let events: Vec<Event> = crate::store::events::list(&store)
         .await
         .context("could not read the events")?

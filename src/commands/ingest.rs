@@ -141,9 +141,12 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let url = ctx.paths.database_url(&ctx.config);
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("could not open the store at {url}"))?;
+    let store = Store::open(&url).await.with_context(|| {
+        format!(
+            "could not open the store at {}",
+            crate::config::redact_url(&url)
+        )
+    })?;
     let now = jiff::Timestamp::now();
     let mut failed = 0;
     for path in &args.files {

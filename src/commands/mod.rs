@@ -43,7 +43,7 @@ pub struct Cli {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, global = true)]
     pub log_json: bool,
-    /// More log output (-v info, -vv debug); `RUST_LOG` overrides.
+    /// More log output (-v info, -vv termwatch's debug, -vvv its trace); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -113,14 +113,83 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Turns true at the first SIGINT or SIGTERM: the worker stops taking new
+/// work and lets what is in flight finish. A second signal ends the process
+/// at once (what was in flight stays pending for the next run).
+pub fn shutdown_on_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        // Listening from the start, so a second signal that comes before
+        // the first is handled still counts.
+        let mut signals = Signals::new();
+        signals.next().await;
+        tracing::warn!(
+            "shutting down: no new work; sends in flight get [deliver] shutdown_grace_secs to finish; signal again to stop at once"
+        );
+        let _ = tx.send(true);
+        let code = signals.next().await;
+        eprintln!("second signal: stopping now; unfinished deliveries stay pending");
+        std::process::exit(code);
+    });
+    rx
+}
+
+/// SIGINT and SIGTERM, each with its own listener.
+struct Signals {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                streams: signal(SignalKind::interrupt())
+                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                    .ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The next signal, as the shell's exit code for it.
+    async fn next(&mut self) -> i32 {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.streams {
+            return tokio::select! {
+                _ = int.recv() => 130,
+                _ = term.recv() => 143,
+            };
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        130
+    }
+}
+
+/// Crates whose debug output carries what termwatch must never print: request
+/// URLs (a webhook URL's path is its token), redirect targets, header frames.
+/// They are capped at info under every verbosity, `RUST_LOG` included.
+const QUIET_TARGETS: &[&str] = &["h2", "hyper", "hyper_util", "reqwest", "lettre"];
+
 fn init_logging(json: bool, verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // Other crates stay at info even with -vv: their debug lines are about
+    // their own internals, and some carry request URLs or protocol lines.
     let default = match verbose {
         0 => "warn,termwatch=info",
         1 => "info",
-        _ => "debug",
+        2 => "info,termwatch=debug",
+        _ => "info,termwatch=trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    for target in QUIET_TARGETS {
+        if let Ok(d) = format!("{target}=info").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

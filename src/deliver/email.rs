@@ -242,9 +242,11 @@ fn build_message(
 /// one, never a part, and the file survives a power cut once this returns.
 fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    std::fs::create_dir_all(dir)?;
+    // Owner-only: the outbox holds what each client is told.
+    crate::config::create_private_dir(dir)?;
     let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut f = crate::config::open_private_file(&tmp)?;
+    f.set_len(0)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     drop(f);

@@ -14,12 +14,15 @@
 //! - `webhook`: payload formats and Standard Webhooks signing.
 //! - `secrets`: `env:NAME` / `file:PATH` references; secrets never printed.
 //! - `retry`: exponential backoff with jitter, `Retry-After`.
+//! - `webhook_urls`: the outbox stores a reference, the URL is read from the
+//!   client profile at send time.
 
 pub mod email;
 pub mod retry;
 pub mod secrets;
 pub mod smtp;
 pub mod webhook;
+pub mod webhook_urls;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,7 +37,8 @@ pub const DEFAULT_BACKOFF_BASE_SECS: u64 = 30;
 pub const DEFAULT_BACKOFF_MAX_SECS: u64 = 3600;
 /// Sends in flight per channel.
 pub const DEFAULT_CONCURRENCY: usize = 16;
-/// How long a claim keeps other workers off a delivery; longer than any send.
+/// How long a claim keeps other workers off a delivery; renewed while its
+/// send is in flight, so it need not be longer than a send.
 pub const DEFAULT_LEASE_SECS: u64 = 300;
 /// Webhook request timeout.
 pub const DEFAULT_WEBHOOK_TIMEOUT_SECS: u64 = 10;
@@ -42,6 +46,8 @@ pub const DEFAULT_WEBHOOK_TIMEOUT_SECS: u64 = 10;
 pub const DEFAULT_SMTP_TIMEOUT_SECS: u64 = 30;
 /// Sender when none is configured.
 pub const DEFAULT_FROM: &str = "termwatch <termwatch@localhost>";
+/// How long sends in flight may take to finish once shutdown begins.
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 10;
 /// Outbox folder name under the data dir.
 pub const DEFAULT_OUTBOX_DIR: &str = "outbox";
 
@@ -57,6 +63,9 @@ pub struct Config {
     /// Sends in flight per channel (email and webhook each get this many).
     pub concurrency: usize,
     pub lease_secs: u64,
+    /// Once shutdown begins, how long sends in flight may take to finish;
+    /// those cut off stay pending for the next run.
+    pub shutdown_grace_secs: u64,
     pub email: EmailConfig,
     /// SMTP server; without it, email goes to the file outbox.
     pub smtp: Option<SmtpConfig>,
@@ -72,6 +81,7 @@ impl Default for Config {
             backoff_max_secs: DEFAULT_BACKOFF_MAX_SECS,
             concurrency: DEFAULT_CONCURRENCY,
             lease_secs: DEFAULT_LEASE_SECS,
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             email: EmailConfig::default(),
             smtp: None,
             webhook: WebhookConfig::default(),
@@ -171,6 +181,10 @@ impl Config {
         Duration::from_secs(self.lease_secs.max(1))
     }
 
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
     pub fn backoff(&self) -> retry::Backoff {
         retry::Backoff {
             base: Duration::from_secs(self.backoff_base_secs),
@@ -256,6 +270,7 @@ pub enum Target {
     /// Comma-separated addresses.
     Email { to: String },
     Webhook {
+        /// The URL, or the outbox's reference to the client's webhook.
         url: String,
         format: webhook::Format,
         secret_ref: Option<String>,
@@ -274,6 +289,7 @@ pub struct Job {
 pub struct Deliverer {
     email: email::Mailer,
     webhook: webhook::Sender,
+    webhook_urls: webhook_urls::WebhookUrls,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -295,7 +311,14 @@ impl Deliverer {
         Ok(Deliverer {
             email: email::Mailer::new(config, data_dir)?,
             webhook: webhook::Sender::new(&config.webhook)?,
+            webhook_urls: webhook_urls::WebhookUrls::default(),
         })
+    }
+
+    /// The client profiles' webhook URLs, which outbox references name.
+    pub fn with_webhook_urls(mut self, urls: webhook_urls::WebhookUrls) -> Deliverer {
+        self.webhook_urls = urls;
+        self
     }
 
     /// Sends one delivery of one digest.
@@ -307,10 +330,11 @@ impl Deliverer {
                 format,
                 secret_ref,
             } => {
+                let url = self.webhook_urls.resolve(&digest.client_id, url)?;
                 self.webhook
                     .send(
                         &job.delivery_id,
-                        url,
+                        &url,
                         *format,
                         secret_ref.as_deref(),
                         digest,

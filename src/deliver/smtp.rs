@@ -53,6 +53,7 @@ pub struct SmtpClient {
 
 impl SmtpClient {
     pub fn new(smtp: &SmtpConfig, size: usize) -> Result<SmtpClient, Error> {
+        refuse_clear_text_login(smtp)?;
         let port = smtp.port.unwrap_or(match smtp.security {
             Security::Plain => 25,
             Security::Starttls => 587,
@@ -232,6 +233,31 @@ async fn start(
     Ok(())
 }
 
+/// A login over `security = "plain"` crosses the network in the clear
+/// (AUTH PLAIN is the password in base64): allowed only to a relay on this
+/// host.
+fn refuse_clear_text_login(smtp: &SmtpConfig) -> Result<(), Error> {
+    if smtp.security != Security::Plain || smtp.username.is_none() || is_loopback(&smtp.host) {
+        return Ok(());
+    }
+    Err(Error::Smtp(format!(
+        "security = \"plain\" would send the login to {} in the clear; set security = \"starttls\" (port 587) or \"tls\" (port 465), or drop username to send without logging in; plain with a login is allowed only to localhost, 127.0.0.1 or ::1",
+        smtp.host
+    )))
+}
+
+/// `localhost` or a loopback IP literal; other names are not trusted to
+/// resolve to this host.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn credentials(smtp: &SmtpConfig) -> Result<Option<Credentials>, Error> {
     use super::secrets::SecretRef;
     let password = match (&smtp.password_env, &smtp.password_file) {
@@ -358,5 +384,46 @@ mod adapt {
         fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
             Pin::new(&mut self.0).poll_close(cx)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain_login(host: &str) -> SmtpConfig {
+        SmtpConfig {
+            host: host.to_string(),
+            port: Some(2525),
+            security: Security::Plain,
+            username: Some("tw".into()),
+            password_env: Some("TERMWATCH_TEST_SMTP_PW_UNUSED".into()),
+            password_file: None,
+            timeout_secs: 5,
+            ca_file: None,
+        }
+    }
+
+    #[test]
+    fn plain_auth_is_refused_unless_the_host_is_loopback() {
+        for host in ["mail.example.com", "192.0.2.10", "2001:db8::1"] {
+            let err = refuse_clear_text_login(&plain_login(host))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("security = \"starttls\""), "{err}");
+            assert!(err.contains(host), "{err}");
+        }
+        for host in ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]"] {
+            assert!(
+                refuse_clear_text_login(&plain_login(host)).is_ok(),
+                "{host}"
+            );
+        }
+        let mut anonymous = plain_login("mail.example.com");
+        anonymous.username = None;
+        assert!(refuse_clear_text_login(&anonymous).is_ok());
+        let mut tls = plain_login("mail.example.com");
+        tls.security = Security::Starttls;
+        assert!(refuse_clear_text_login(&tls).is_ok());
     }
 }

@@ -62,7 +62,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
 
     let secret_file = dir.join("webhook-secret");
     let secret = servers::webhook_secret();
-    std::fs::write(&secret_file, &secret).context("could not write the demo webhook secret")?;
+    crate::config::open_private_file(&secret_file)
+        .and_then(|mut f| {
+            f.set_len(0)?;
+            std::io::Write::write_all(&mut f, secret.as_bytes())
+        })
+        .context("could not write the demo webhook secret")?;
 
     let feeds = servers::FeedServer::start().await?;
     let hooks = servers::WebhookReceiver::start(&secret, dir.join("webhooks")).await?;
@@ -82,6 +87,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
         sources_dir: dir.join("sources"),
         clients_dir: dir.join("clients"),
     };
+    // Sends like `run`: no worker may share its data dir.
+    let _owner = paths.own_data_dir(&config)?;
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let report = crate::pipeline::run_once(&config, &paths, &ProgressBar::hidden(), rx).await;
 

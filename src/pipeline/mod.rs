@@ -98,6 +98,7 @@ pub async fn process_pending(
     store: &Store,
     config: &Config,
     paths: &Paths,
+    shutdown: &watch::Receiver<bool>,
 ) -> Result<Processed, Error> {
     let now = jiff::Timestamp::now();
     let t = std::time::Instant::now();
@@ -105,7 +106,7 @@ pub async fn process_pending(
     tracing::debug!(ms = t.elapsed().as_millis(), "extract step done");
     let applied = correlate::run(store, &config.correlate, now).await?;
     tracing::debug!(ms = t.elapsed().as_millis(), "correlate step done");
-    let (route, deliver) = send_due(store, config, paths).await?;
+    let (route, deliver) = send_due(store, config, paths, shutdown).await?;
     tracing::debug!(ms = t.elapsed().as_millis(), "route and deliver steps done");
     Ok(Processed {
         extracted,
@@ -117,11 +118,12 @@ pub async fn process_pending(
 }
 
 /// The route step (digests whose window is due) and the deliver step
-/// (outbox rows whose attempt is due).
+/// (outbox rows whose attempt is due); shutdown stops the sending.
 pub async fn send_due(
     store: &Store,
     config: &Config,
     paths: &Paths,
+    shutdown: &watch::Receiver<bool>,
 ) -> Result<(route::Summary, deliver::Summary), Error> {
     let now = jiff::Timestamp::now();
     // Without a clients directory there is nobody to tell: collecting and
@@ -132,8 +134,16 @@ pub async fn send_due(
         tracing::debug!(dir = %paths.clients_dir.display(), "no clients directory; skipping routing");
         route::Summary::default()
     };
-    let deliverer = crate::deliver::Deliverer::new(&config.deliver, &paths.data_dir)?;
-    let deliver = deliver::deliver_due(store, &deliverer, &config.deliver, now.as_second()).await?;
+    let deliverer = crate::deliver::Deliverer::new(&config.deliver, &paths.data_dir)?
+        .with_webhook_urls(deliver::webhook_urls(&paths.clients_dir));
+    let deliver = deliver::deliver_until(
+        store,
+        &deliverer,
+        &config.deliver,
+        now.as_second(),
+        shutdown.clone(),
+    )
+    .await?;
     Ok((route, deliver))
 }
 
@@ -201,13 +211,13 @@ pub async fn run_once(
         &fetcher,
         sources,
         false,
-        shutdown,
+        shutdown.clone(),
         progress,
         &config.extract,
     )
     .await;
     let report = collected?;
-    let mut processed = process_pending(&store, config, paths).await?;
+    let mut processed = process_pending(&store, config, paths, &shutdown).await?;
     processed.extracted = early.plus(processed.extracted);
     store.pool().close().await;
     Ok(PassReport {
@@ -241,7 +251,7 @@ pub async fn run(
         if !wait.is_zero() {
             // Digest windows open and retries fall due between collect
             // rounds: route and deliver on every wake-up, not only after one.
-            if let Err(e) = send_due(&store, config, paths).await {
+            if let Err(e) = send_due(&store, config, paths, &shutdown).await {
                 tracing::error!("routing or delivery failed: {e}; retrying at the next wake-up");
             }
             tokio::select! {
@@ -280,7 +290,7 @@ pub async fn run(
             tracing::warn!(source = %id, "{err}");
         }
         tracing::info!("{}", report.summary());
-        match process_pending(&store, config, paths).await {
+        match process_pending(&store, config, paths, &shutdown).await {
             Ok(mut p) => {
                 p.extracted = early.plus(p.extracted);
                 tracing::info!("{}", p.summary())

@@ -230,7 +230,8 @@ pub fn deliveries_for(client: &ClientProfile) -> Vec<NewDelivery> {
     for w in &client.webhooks {
         out.push(NewDelivery {
             channel: "webhook".into(),
-            target: w.url.clone(),
+            // The URL is a bearer secret: the outbox keeps a reference.
+            target: crate::deliver::webhook_urls::reference(&w.url),
             format: Some(w.format.clone()),
             secret_ref: w.secret_ref.clone(),
         });

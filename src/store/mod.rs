@@ -52,14 +52,25 @@ impl Store {
             && let Some(dir) = Path::new(path).parent()
             && !dir.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(dir).map_err(|source| Error::DataDir {
+            crate::config::create_private_dir(dir).map_err(|source| Error::DataDir {
                 path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        // Created here, owner-only, before SQLite would create it with the
+        // umask's mode; its -wal and -shm files take the database's mode.
+        if let Some(path) = url.strip_prefix("sqlite://")
+            && !path.starts_with(':')
+            && let Some(path) = path.split('?').next()
+        {
+            crate::config::open_private_file(Path::new(path)).map_err(|source| Error::DataDir {
+                path: path.to_string(),
                 source,
             })?;
         }
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|source| Error::Open {
-                url: url.to_string(),
+                url: crate::config::redact_url(url),
                 source,
             })?
             .create_if_missing(true)
@@ -81,7 +92,7 @@ impl Store {
             .connect_with(opts)
             .await
             .map_err(|source| Error::Open {
-                url: url.to_string(),
+                url: crate::config::redact_url(url),
                 source,
             })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
