@@ -113,7 +113,9 @@ pub fn from_toml_all<T: serde::de::DeserializeOwned>(
     let mut blanked: Vec<String> = Vec::new();
     while problems.len() < MAX_PROBLEMS_PER_FILE {
         let Some(span) = err.span() else { break };
-        if err.message().starts_with("missing field") || toml::from_str::<toml::Table>(&masked).is_err() {
+        if err.message().starts_with("missing field")
+            || toml::from_str::<toml::Table>(&masked).is_err()
+        {
             break;
         }
         blanked.extend(blank_lines(&mut masked, span));
@@ -121,11 +123,14 @@ pub fn from_toml_all<T: serde::de::DeserializeOwned>(
             Ok(v) => return (Some(v), problems),
             Err(e) => e,
         };
-        let ours = err.message().strip_prefix("missing field `").is_some_and(|rest| {
-            blanked
-                .iter()
-                .any(|k| rest.split('`').next() == Some(k.as_str()))
-        });
+        let ours = err
+            .message()
+            .strip_prefix("missing field `")
+            .is_some_and(|rest| {
+                blanked
+                    .iter()
+                    .any(|k| rest.split('`').next() == Some(k.as_str()))
+            });
         if ours || toml::from_str::<toml::Table>(&masked).is_err() {
             break;
         }
@@ -145,7 +150,10 @@ fn blank_lines(text: &mut String, span: std::ops::Range<usize>) -> Vec<String> {
         .map_or(text.len(), |i| span.end.min(text.len()) + i);
     let keys = text[start..end]
         .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().trim_matches('"').to_string()))
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        })
         .collect();
     let blank: String = text[start..end]
         .bytes()

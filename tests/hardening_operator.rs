@@ -22,9 +22,14 @@ fn tw(dir: &Path) -> Command {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
     let mut c = Command::cargo_bin("termwatch").unwrap();
-    c.current_dir(dir)
-        .env_remove("TERMWATCH_CONFIG")
-        .args(["--data-dir", "d", "--sources", "s", "--clients", "c"]);
+    c.current_dir(dir).env_remove("TERMWATCH_CONFIG").args([
+        "--data-dir",
+        "d",
+        "--sources",
+        "s",
+        "--clients",
+        "c",
+    ]);
     c
 }
 
@@ -55,8 +60,14 @@ fn demo_wipes_dir_no_more_a_deployment_is_refused_untouched() {
     assert!(out.contains("refusing to run the demo"), "{out}");
     assert!(out.contains(".termwatch-demo"), "says why: {out}");
     assert!(out.contains("new directory"), "says what to do: {out}");
-    assert_eq!(std::fs::read_to_string(d.join("sources/x.toml")).unwrap(), source);
-    assert_eq!(std::fs::read_to_string(d.join("clients/y.toml")).unwrap(), "id = \"y\"\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join("sources/x.toml")).unwrap(),
+        source
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("clients/y.toml")).unwrap(),
+        "id = \"y\"\n"
+    );
     assert!(!d.join("data").exists(), "nothing written");
 }
 
@@ -70,10 +81,19 @@ fn opml_bad_url_is_refused_and_a_second_import_writes_no_duplicate_id() {
     let (rc1, out1) = run(tw(work.path()).args(["import-opml", "subs.opml"]));
     let (_, out2) = run(tw(work.path()).args(["import-opml", "subs.opml"]));
     assert_eq!(rc1, 1, "refused outlines make the import fail: {out1}");
-    assert!(out1.contains("line 3") && out1.contains("javascript"), "{out1}");
-    assert!(out1.contains("line 5") && out1.contains("no xmlUrl"), "{out1}");
+    assert!(
+        out1.contains("line 3") && out1.contains("javascript"),
+        "{out1}"
+    );
+    assert!(
+        out1.contains("line 5") && out1.contains("no xmlUrl"),
+        "{out1}"
+    );
     assert!(out1.contains("imported 1 sources"), "{out1}");
-    assert!(out2.contains("line 4") && out2.contains("already a source"), "{out2}");
+    assert!(
+        out2.contains("line 4") && out2.contains("already a source"),
+        "{out2}"
+    );
 
     let mut ids = Vec::new();
     for e in std::fs::read_dir(work.path().join("s")).unwrap() {
@@ -81,7 +101,10 @@ fn opml_bad_url_is_refused_and_a_second_import_writes_no_duplicate_id() {
         let doc: toml::Table = toml::from_str(&text).unwrap();
         for s in doc["source"].as_array().unwrap() {
             let url = s["url"].as_str().unwrap();
-            assert!(url.starts_with("http://") || url.starts_with("https://"), "{url}");
+            assert!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "{url}"
+            );
             ids.push(s["id"].as_str().unwrap().to_string());
         }
     }
@@ -95,7 +118,7 @@ fn opml_bad_url_is_refused_and_a_second_import_writes_no_duplicate_id() {
 fn client(dir: &Path, vendor: &str, hook: &str, secret_ref: &str) {
     std::fs::create_dir_all(dir.join("c")).unwrap();
     let text = format!(
-        "id = \"typo\"\nname = \"Typo\"\nrole = \"msp\"\nrecipients = [\"a@example.com\"]\nvendors = [\"{vendor}\", \"OpenAI\"]\nclouds = [\"Azure\"]\ntimezone = \"UTC\"\n\n[[webhooks]]\nurl = \"{hook}\"\nsecret_ref = \"{secret_ref}\"\n"
+        "id = \"typo\"\nname = \"Typo\"\nrole = \"msp\"\ntimezone = \"UTC\"\nvendors = [\"{vendor}\", \"OpenAI\"]\nclouds = [\"Azure\"]\ncadence = \"immediate\"\n\n[[webhooks]]\nurl = \"{hook}\"\nsecret_ref = \"{secret_ref}\"\n"
     );
     std::fs::write(dir.join("c/typo.toml"), text).unwrap();
 }
@@ -111,38 +134,79 @@ fn check_catches_typos_unset_secrets_and_refused_webhooks() {
             .arg("check")
             .args(args))
     };
-    client(w, "Microsoft", "https://hooks.example/x", "env:TW_OPERATOR_SET_SECRET");
+    client(
+        w,
+        "Microsoft",
+        "https://hooks.example/x",
+        "env:TW_OPERATOR_SET_SECRET",
+    );
     let (rc, out) = check(&[]);
     assert_eq!(rc, 0, "a correct client passes: {out}");
 
-    client(w, "Microsfot", "https://hooks.example/x", "env:TW_OPERATOR_SET_SECRET");
+    client(
+        w,
+        "Microsfot",
+        "https://hooks.example/x",
+        "env:TW_OPERATOR_SET_SECRET",
+    );
     let (rc, out) = check(&[]);
     assert_eq!(rc, 1, "{out}");
-    assert!(out.contains("line 5: vendor Microsfot: did you mean Microsoft?"), "{out}");
+    assert!(
+        out.contains("line 5: vendor Microsfot: did you mean Microsoft?"),
+        "{out}"
+    );
 
-    client(w, "Nimbus Labs", "https://hooks.example/x", "env:TW_OPERATOR_SET_SECRET");
+    client(
+        w,
+        "Nimbus Labs",
+        "https://hooks.example/x",
+        "env:TW_OPERATOR_SET_SECRET",
+    );
     let (rc, out) = check(&[]);
     assert_eq!(rc, 0, "an unknown vendor is only a warning: {out}");
-    assert!(out.contains("warning:") && out.contains("Nimbus Labs"), "{out}");
+    assert!(
+        out.contains("warning:") && out.contains("Nimbus Labs"),
+        "{out}"
+    );
 
-    client(w, "Microsoft", "https://hooks.example/x", "env:TW_OPERATOR_UNSET");
+    client(
+        w,
+        "Microsoft",
+        "https://hooks.example/x",
+        "env:TW_OPERATOR_UNSET",
+    );
     let (rc, out) = check(&[]);
     assert_eq!(rc, 1, "{out}");
-    assert!(out.contains("line 11") && out.contains("TW_OPERATOR_UNSET"), "{out}");
+    assert!(
+        out.contains("line 11") && out.contains("TW_OPERATOR_UNSET"),
+        "{out}"
+    );
     let (rc, out) = check(&["--no-secrets"]);
     assert_eq!(rc, 0, "--no-secrets skips only the secret: {out}");
 
     let missing = w.join("no-such-secret");
-    client(w, "Microsoft", "https://hooks.example/x", &format!("file:{}", missing.display()));
+    client(
+        w,
+        "Microsoft",
+        "https://hooks.example/x",
+        &format!("file:{}", missing.display()),
+    );
     let (rc, out) = check(&[]);
     assert_eq!(rc, 1, "{out}");
     assert!(out.contains("no-such-secret"), "{out}");
 
-    for hook in ["http://10.1.2.3/hook", "http://localhost:8080/hook", "http://169.254.169.254/"] {
+    for hook in [
+        "http://10.1.2.3/hook",
+        "http://localhost:8080/hook",
+        "http://169.254.169.254/",
+    ] {
         client(w, "Microsoft", hook, "env:TW_OPERATOR_SET_SECRET");
         let (rc, out) = check(&["--no-secrets"]);
         assert_eq!(rc, 1, "{hook}: {out}");
-        assert!(out.contains("line 10") && out.contains("refusing webhook target"), "{hook}: {out}");
+        assert!(
+            out.contains("line 10") && out.contains("refusing webhook target"),
+            "{hook}: {out}"
+        );
     }
 }
 
@@ -151,7 +215,11 @@ fn check_reports_templates_playbook_and_deliver_problems_together() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     std::fs::create_dir_all(w.join("t")).unwrap();
-    std::fs::write(w.join("t/digest.txt"), "{{ digest.subject }}\n{{ recipient_name }}\n").unwrap();
+    std::fs::write(
+        w.join("t/digest.txt"),
+        "{{ digest.subject }}\n{{ recipient_name }}\n",
+    )
+    .unwrap();
     std::fs::write(
         w.join("tw.toml"),
         "[digest]\ntemplates_dir = \"t\"\n\n[route]\nplaybook = \"rules/missing.toml\"\n\n[deliver.email]\nfrom = \"not an address\"\n",
@@ -159,7 +227,10 @@ fn check_reports_templates_playbook_and_deliver_problems_together() {
     .unwrap();
     let (rc, out) = run(tw(w).args(["--config", "tw.toml", "check"]));
     assert_eq!(rc, 1, "{out}");
-    assert!(out.contains("line 2: template variable recipient_name"), "{out}");
+    assert!(
+        out.contains("line 2: template variable recipient_name"),
+        "{out}"
+    );
     assert!(out.contains("rules/missing.toml does not exist"), "{out}");
     assert!(out.contains("deliver.email.from"), "{out}");
     assert!(out.contains("3 problems"), "{out}");
@@ -177,7 +248,15 @@ fn check_reports_every_problem_in_a_client_file_not_the_first_only() {
     .unwrap();
     let (rc, out) = run(tw(w).arg("check"));
     assert_eq!(rc, 1, "{out}");
-    for want in ["line 4:", "recipents", "line 6:", "colour", "line 5:", "Mars/Base", "line 7: vendor Amazn: did you mean Amazon?"] {
+    for want in [
+        "line 4:",
+        "recipents",
+        "line 6:",
+        "colour",
+        "line 5:",
+        "Mars/Base",
+        "line 7: vendor Amazn: did you mean Amazon?",
+    ] {
         assert!(out.contains(want), "{want}: {out}");
     }
 }
@@ -213,18 +292,29 @@ struct Limited {
     seen: Arc<Mutex<Vec<(u16, HeaderMap, Vec<u8>)>>>,
 }
 
-async fn limited(state: axum::extract::State<Limited>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
+async fn limited(
+    state: axum::extract::State<Limited>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
     let code = if body.len() > state.max {
         StatusCode::PAYLOAD_TOO_LARGE
     } else {
         StatusCode::NO_CONTENT
     };
-    state.seen.lock().unwrap().push((code.as_u16(), headers, body.to_vec()));
+    state
+        .seen
+        .lock()
+        .unwrap()
+        .push((code.as_u16(), headers, body.to_vec()));
     code
 }
 
 async fn receiver(max: usize) -> (SocketAddr, Limited) {
-    let state = Limited { max, ..Limited::default() };
+    let state = Limited {
+        max,
+        ..Limited::default()
+    };
     let app = axum::Router::new()
         .fallback(limited)
         .with_state(state.clone());
@@ -262,7 +352,10 @@ async fn webhook_413_sends_the_digest_trimmed_under_the_same_id() {
     let (code, headers, body) = seen.last().unwrap();
     assert_eq!(*code, 204);
     for (_, h, _) in &seen {
-        assert_eq!(h["webhook-id"], "dl-big", "every attempt under the same webhook-id");
+        assert_eq!(
+            h["webhook-id"], "dl-big",
+            "every attempt under the same webhook-id"
+        );
     }
     standardwebhooks::Webhook::new(SECRET)
         .unwrap()
@@ -286,7 +379,13 @@ async fn webhook_413_even_for_one_event_fails_with_the_status() {
     };
     let err = Sender::new(&cfg)
         .unwrap()
-        .send("dl-x", &format!("http://{addr}/h"), Format::Slack, None, &digest)
+        .send(
+            "dl-x",
+            &format!("http://{addr}/h"),
+            Format::Slack,
+            None,
+            &digest,
+        )
         .await
         .unwrap_err();
     assert!(err.message.contains("413"), "{}", err.message);
@@ -298,7 +397,8 @@ async fn webhook_413_even_for_one_event_fails_with_the_status() {
 
 #[test]
 fn slack_and_teams_escape_scraped_text() {
-    let hostile = "<!channel> @here [click](https://evil.example) <https://evil.example|login> & *bold*";
+    let hostile =
+        "<!channel> @here [click](https://evil.example) <https://evil.example|login> & *bold*";
     let mut d: Value = serde_json::from_str(DIGEST_JSON).unwrap();
     d["items"][0]["event"]["parties"][0] = hostile.into();
     d["items"][0]["reasons"] = vec![hostile].into();
@@ -328,15 +428,26 @@ fn slack_and_teams_escape_scraped_text() {
     collect_strings(&teams, &mut texts);
     let joined = texts.join("\n");
     assert!(!joined.contains("[click](https"), "{joined}");
-    assert!(joined.contains("\\[click\\]\\(https://evil.example\\)"), "{joined}");
+    assert!(
+        joined.contains("\\[click\\]\\(https://evil.example\\)"),
+        "{joined}"
+    );
     assert!(!joined.contains("<!channel>"), "{joined}");
 }
 
+/// Every string a chat client renders as markup: `text` (Slack mrkdwn,
+/// Teams TextBlock) and `value` (Teams facts); button titles are plain.
 fn collect_strings(v: &Value, out: &mut Vec<String>) {
     match v {
-        Value::String(s) => out.push(s.clone()),
         Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
-        Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        Value::Object(o) => {
+            for (k, x) in o {
+                match x {
+                    Value::String(s) if k == "text" || k == "value" => out.push(s.clone()),
+                    _ => collect_strings(x, out),
+                }
+            }
+        }
         _ => {}
     }
 }
@@ -365,7 +476,11 @@ fn one_huge_item_adds_a_bounded_amount_to_a_digest() {
         ("html", &small.html, &big.html),
         ("text", &small.text, &big.text),
     ] {
-        assert!(b.len() < a.len() + 100_000, "{name}: {} bytes from one item", b.len());
+        assert!(
+            b.len() < a.len() + 100_000,
+            "{name}: {} bytes from one item",
+            b.len()
+        );
     }
     assert!(big.text.contains('…'), "a cut title shows an ellipsis");
 }

@@ -277,8 +277,20 @@ mod tests {
         assert_eq!(p.outlines[0].line, 5);
         let lines: Vec<usize> = p.skipped.iter().map(|s| s.line).collect();
         assert_eq!(lines, [2, 3, 4], "{:?}", p.skipped);
-        assert!(p.skipped[0].reason.contains("javascript"), "{:?}", p.skipped[0]);
-        assert!(p.skipped[1].reason.contains("no xmlUrl"), "{:?}", p.skipped[1]);
-        assert!(p.skipped[2].reason.contains("absolute"), "{:?}", p.skipped[2]);
+        assert!(
+            p.skipped[0].reason.contains("javascript"),
+            "{:?}",
+            p.skipped[0]
+        );
+        assert!(
+            p.skipped[1].reason.contains("no xmlUrl"),
+            "{:?}",
+            p.skipped[1]
+        );
+        assert!(
+            p.skipped[2].reason.contains("absolute"),
+            "{:?}",
+            p.skipped[2]
+        );
     }
 }

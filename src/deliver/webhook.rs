@@ -193,7 +193,7 @@ fn slack_url(url: &str) -> String {
 fn teams_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if "\\`*_{}[]()<>#+-!|~&".contains(c) {
+        if "\\`*_[]()<>#|~&".contains(c) {
             out.push('\\');
         }
         out.push(c);
@@ -232,9 +232,7 @@ fn slack(d: &Digest, omitted: usize) -> Value {
         );
         let links: Vec<String> = http_links(item)
             .into_iter()
-            .map(|(title, url)| {
-                format!("<{}|{}>", slack_url(&url), slack_escape(&title))
-            })
+            .map(|(title, url)| format!("<{}|{}>", slack_url(&url), slack_escape(&title)))
             .collect();
         if !links.is_empty() {
             blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&links.join(" · "), 3000)}]}));

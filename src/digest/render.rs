@@ -613,7 +613,11 @@ fn capped(event: &Event) -> Cow<'_, Event> {
         || event.claims.len() > MAX_SOURCES_PER_ITEM
         || event.parties.len() > MAX_SOURCES_PER_ITEM
         || names().any(|n| long(n, MAX_NAME_CHARS))
-        || event.sources.iter().chain(&event.confirmations).any(source_long)
+        || event
+            .sources
+            .iter()
+            .chain(&event.confirmations)
+            .any(source_long)
         || event.claims.iter().any(|c| {
             c.sources.len() > MAX_SOURCES_PER_ITEM
                 || long(&c.value, MAX_QUOTE_CHARS)
@@ -634,7 +638,12 @@ fn capped(event: &Event) -> Cow<'_, Event> {
     };
     e.parties.truncate(MAX_SOURCES_PER_ITEM);
     e.parties.iter_mut().for_each(name);
-    for field in [&mut e.product, &mut e.platform, &mut e.until, &mut e.effective] {
+    for field in [
+        &mut e.product,
+        &mut e.platform,
+        &mut e.until,
+        &mut e.effective,
+    ] {
         field.as_mut().map(name);
     }
     sources(&mut e.sources);
@@ -764,12 +773,17 @@ impl Renderer {
                     let known = CONTEXT_VARS.contains(&top)
                         || TEMPLATE_BUILTINS.contains(&top)
                         || globals.contains(&top);
-                    !known || (top == "digest" && parts.next().is_some_and(|f| !DIGEST_VARS.contains(&f)))
+                    !known
+                        || (top == "digest"
+                            && parts.next().is_some_and(|f| !DIGEST_VARS.contains(&f)))
                 })
                 .collect();
             unknown.sort();
             for v in unknown {
-                let line = t.source().find(&v).map(|at| crate::config::line_of(t.source(), at));
+                let line = t
+                    .source()
+                    .find(&v)
+                    .map(|at| crate::config::line_of(t.source(), at));
                 problems.push(Problem::new(
                     file,
                     line,
@@ -943,7 +957,10 @@ mod tests {
         let problems = validate_templates(&config);
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 2, "{text:#?}");
-        assert!(text[0].contains("line 3: template variable clientname"), "{text:#?}");
+        assert!(
+            text[0].contains("line 3: template variable clientname"),
+            "{text:#?}"
+        );
         assert!(text[1].contains("digest.subjcet"), "{text:#?}");
         // The shipped templates use only what a digest provides.
         let shipped = super::super::Config {

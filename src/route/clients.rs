@@ -433,14 +433,54 @@ pub struct KnownNames {
 
 /// Clouds as clients write them, besides the platform names.
 pub const COMMON_CLOUDS: &[&str] = &[
-    "AWS", "Azure", "Google Cloud", "GCP", "Oracle Cloud", "OCI", "IBM Cloud", "Alibaba Cloud",
+    "AWS",
+    "Azure",
+    "Google Cloud",
+    "GCP",
+    "Oracle Cloud",
+    "OCI",
+    "IBM Cloud",
+    "Alibaba Cloud",
 ];
 /// Compliance regimes clients commonly name, besides the playbook's.
 pub const COMMON_REGIMES: &[&str] = &[
-    "HIPAA", "HITRUST", "GDPR", "UK GDPR", "FedRAMP", "StateRAMP", "SOC 1", "SOC 2", "ISO 27001",
-    "ISO 27017", "ISO 27018", "ISO 27701", "ISO 42001", "PCI DSS", "CCPA", "CPRA", "GLBA", "SOX",
-    "FERPA", "COPPA", "NIS2", "DORA", "EU AI Act", "CJIS", "ITAR", "CMMC", "NIST 800-53",
-    "NIST 800-171", "IRAP", "C5", "ENS", "TISAX", "LGPD", "PIPEDA", "APPI", "PDPA", "PIPL",
+    "HIPAA",
+    "HITRUST",
+    "GDPR",
+    "UK GDPR",
+    "FedRAMP",
+    "StateRAMP",
+    "SOC 1",
+    "SOC 2",
+    "ISO 27001",
+    "ISO 27017",
+    "ISO 27018",
+    "ISO 27701",
+    "ISO 42001",
+    "PCI DSS",
+    "CCPA",
+    "CPRA",
+    "GLBA",
+    "SOX",
+    "FERPA",
+    "COPPA",
+    "NIS2",
+    "DORA",
+    "EU AI Act",
+    "CJIS",
+    "ITAR",
+    "CMMC",
+    "NIST 800-53",
+    "NIST 800-171",
+    "IRAP",
+    "C5",
+    "ENS",
+    "TISAX",
+    "LGPD",
+    "PIPEDA",
+    "APPI",
+    "PDPA",
+    "PIPL",
 ];
 /// Data-residency regions clients commonly name, besides the playbook's.
 pub const COMMON_RESIDENCY: &[&str] = &[
@@ -531,8 +571,11 @@ fn lint(path: &Path, text: &str, file: &ClientFile, opts: &CheckOptions, out: &m
             && is_secret_ref(s.get_ref().trim())
             && let Err(why) = check(s.get_ref().trim())
         {
-            out.errors
-                .push(Problem::new(path, at(s), format!("webhook secret_ref: {why}")));
+            out.errors.push(Problem::new(
+                path,
+                at(s),
+                format!("webhook secret_ref: {why}"),
+            ));
         }
     }
 }
@@ -649,7 +692,11 @@ send_time = "09:00"
         assert_eq!(closest("Microsfot", &known), Match::NearMiss("Microsoft"));
         assert_eq!(closest("openai", &known), Match::Known);
         assert_eq!(closest("Nimbus Labs", &known), Match::Unknown);
-        assert_eq!(closest("IBN", &known), Match::Unknown, "short names need an exact match");
+        assert_eq!(
+            closest("IBN", &known),
+            Match::Unknown,
+            "short names need an exact match"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
@@ -672,11 +719,18 @@ send_time = "09:00"
         );
         let errors: Vec<String> = f.errors.iter().map(|p| p.to_string()).collect();
         assert_eq!(errors.len(), 3, "{errors:#?}");
-        assert!(errors[0].contains("line 10: vendor Microsfot: did you mean Microsoft?"), "{errors:#?}");
+        assert!(
+            errors[0].contains("line 10: vendor Microsfot: did you mean Microsoft?"),
+            "{errors:#?}"
+        );
         assert!(errors[1].contains("refused 10.0.0.7"), "{errors:#?}");
         assert!(errors[2].contains("TW_TEST_UNSET_HOOK"), "{errors:#?}");
         assert_eq!(f.warnings.len(), 1);
-        assert!(f.warnings[0].message.contains("Nimbus Labs"), "{:?}", f.warnings);
+        assert!(
+            f.warnings[0].message.contains("Nimbus Labs"),
+            "{:?}",
+            f.warnings
+        );
 
         // --no-secrets skips only the secret.
         let f = check_clients(
@@ -692,7 +746,8 @@ send_time = "09:00"
 
     #[test]
     fn check_reports_every_problem_in_a_client_file_at_once() {
-        let text = format!("{GOOD}colour = \"red\"\nsize = 3\n").replace("Europe/Paris", "Mars/Olympus");
+        let text =
+            format!("{GOOD}colour = \"red\"\nsize = 3\n").replace("Europe/Paris", "Mars/Olympus");
         let err = parse_client(Path::new("a.toml"), &text).unwrap_err();
         let lines: Vec<_> = err.iter().map(|p| p.line).collect();
         assert_eq!(lines, [Some(10), Some(11), Some(6)], "{err:#?}");
