@@ -118,7 +118,13 @@ pub fn from_toml_all<T: serde::de::DeserializeOwned>(
         {
             break;
         }
+        let before = masked.clone();
         blanked.extend(blank_lines(&mut masked, span));
+        if masked == before {
+            // Nothing left to blank there (a header, an empty line): the
+            // same error would come back.
+            break;
+        }
         err = match toml::from_str::<T>(&masked) {
             Ok(v) => return (Some(v), problems),
             Err(e) => e,

@@ -246,8 +246,20 @@ fn check_reports_every_problem_in_a_client_file_not_the_first_only() {
         "id = \"a\"\nname = \"A\"\nrole = \"msp\"\nrecipents = [\"a@example.com\"]\ntimezone = \"Mars/Base\"\ncolour = 3\nvendors = [\"Amazn\"]\n",
     )
     .unwrap();
+    let entry = "[[source]]\nid = \"ID\"\nname = \"N\"\nurl = \"https://n.example/f.xml\"\nkind = \"feed\"\nschedule = \"0 * * * *\"\n";
+    std::fs::write(
+        w.join("s/x.toml"),
+        format!(
+            "{}shade = 1\n{}tint = 2\n",
+            entry.replace("ID", "one"),
+            entry.replace("ID", "two")
+        ),
+    )
+    .unwrap();
     let (rc, out) = run(tw(w).arg("check"));
     assert_eq!(rc, 1, "{out}");
+    assert!(out.contains("line 7:") && out.contains("shade"), "{out}");
+    assert!(out.contains("line 14:") && out.contains("tint"), "{out}");
     for want in [
         "line 4:",
         "recipents",

@@ -178,10 +178,11 @@ fn slack_escape(s: &str) -> String {
         .replace('@', "@\u{2060}")
 }
 
-/// A URL inside a Slack `<url|text>` link: the characters that would end
-/// the link or start an entity are percent-encoded.
+/// A URL inside a Slack `<url|text>` link: `&` as the entity Slack decodes
+/// (a query string keeps its meaning), the characters that would end the
+/// link percent-encoded.
 fn slack_url(url: &str) -> String {
-    url.replace('&', "%26")
+    url.replace('&', "&amp;")
         .replace('<', "%3C")
         .replace('>', "%3E")
         .replace('|', "%7C")
