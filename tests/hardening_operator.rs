@@ -246,6 +246,7 @@ fn check_reports_every_problem_in_a_client_file_not_the_first_only() {
         "id = \"a\"\nname = \"A\"\nrole = \"msp\"\nrecipents = [\"a@example.com\"]\ntimezone = \"Mars/Base\"\ncolour = 3\nvendors = [\"Amazn\"]\n",
     )
     .unwrap();
+    std::fs::create_dir_all(w.join("s")).unwrap();
     let entry = "[[source]]\nid = \"ID\"\nname = \"N\"\nurl = \"https://n.example/f.xml\"\nkind = \"feed\"\nschedule = \"0 * * * *\"\n";
     std::fs::write(
         w.join("s/x.toml"),
@@ -441,7 +442,7 @@ fn slack_and_teams_escape_scraped_text() {
     let joined = texts.join("\n");
     assert!(!joined.contains("[click](https"), "{joined}");
     assert!(
-        joined.contains("\\[click\\]\\(https://evil.example\\)"),
+        joined.contains("\\[click\\](https://evil.example)"),
         "{joined}"
     );
     assert!(!joined.contains("<!channel>"), "{joined}");

@@ -189,12 +189,13 @@ fn slack_url(url: &str) -> String {
 }
 
 /// Teams renders TextBlock text as Markdown: scraped text could add links
-/// (`[x](https://evil)`), emphasis or HTML-looking `<at>` tags. Every
-/// Markdown control character gets a backslash (CommonMark escapes).
+/// (`[x](https://evil)`), emphasis or HTML-looking `<at>` tags. The
+/// characters that open them get a backslash (CommonMark escapes); escaped
+/// brackets cannot start a link, so parentheses stay as written.
 fn teams_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if "\\`*_[]()<>#|~&".contains(c) {
+        if "\\`*_[]<>#|~&".contains(c) {
             out.push('\\');
         }
         out.push(c);

@@ -142,6 +142,9 @@ pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Proble
     let Some(file) = file else {
         return Err(problems);
     };
+    // With a schema problem, a line was set aside: a setting that looks
+    // missing may be the misspelt one, so "add X" checks are left out.
+    let complete = problems.is_empty();
     let at = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
 
     let id = file.id.get_ref().trim().to_string();
@@ -251,7 +254,7 @@ pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Proble
         }
         None => None,
     };
-    if file.cadence != Cadence::Immediate && file.send_time.is_none() {
+    if complete && file.cadence != Cadence::Immediate && file.send_time.is_none() {
         problems.push(Problem::new(
             path,
             None,
@@ -278,7 +281,7 @@ pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Proble
         },
         None => None,
     };
-    if file.cadence == Cadence::Weekly && file.send_day.is_none() {
+    if complete && file.cadence == Cadence::Weekly && file.send_day.is_none() {
         problems.push(Problem::new(
             path,
             None,
