@@ -299,10 +299,14 @@ fn big_digest(n: usize) -> StoredDigest {
     }
 }
 
+/// One request the receiver answered: status, headers, body.
+type Seen = (u16, HeaderMap, Vec<u8>);
+
+/// A receiver that answers 413 to a body longer than `max`.
 #[derive(Clone, Default)]
 struct Limited {
     max: usize,
-    seen: Arc<Mutex<Vec<(u16, HeaderMap, Vec<u8>)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 async fn limited(

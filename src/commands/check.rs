@@ -64,7 +64,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             &route::CheckOptions {
                 known: &known,
                 webhook_target: &target,
-                secret: (!args.no_secrets).then_some(&secret as &dyn Fn(&str) -> _),
+                secret: (!args.no_secrets).then_some(&secret as &route::SecretCheck),
             },
         );
         problems.extend(found.errors);

@@ -499,8 +499,11 @@ pub struct CheckOptions<'a> {
     pub webhook_target: &'a dyn Fn(&url::Url) -> Result<(), String>,
     /// Why a secret reference cannot be read; `None` skips the check
     /// (`check --no-secrets`, for a configuration away from its secrets).
-    pub secret: Option<&'a dyn Fn(&str) -> Result<(), String>>,
+    pub secret: Option<&'a SecretCheck>,
 }
+
+/// Why a secret reference (`env:NAME`, `file:PATH`) cannot be read.
+pub type SecretCheck = dyn Fn(&str) -> Result<(), String>;
 
 /// Errors (exit 1) and warnings (worth a look, not wrong) from `check`.
 #[derive(Debug, Default)]
