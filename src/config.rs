@@ -116,6 +116,84 @@ impl Problem {
     }
 }
 
+/// Most problems one file reports; past them the file is too far gone.
+const MAX_PROBLEMS_PER_FILE: usize = 20;
+
+/// Deserialises `text`, reporting every schema problem in it rather than
+/// the first only: each problem's line is blanked and the text read again,
+/// so a later mistake is found too. A TOML syntax error stops the search
+/// (nothing past it can be read). The value read from the blanked text
+/// comes back when there is one, so later checks can run on the rest.
+pub fn from_toml_all<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+) -> (Option<T>, Vec<Problem>) {
+    let mut err = match toml::from_str::<T>(text) {
+        Ok(v) => return (Some(v), Vec::new()),
+        Err(e) => e,
+    };
+    let mut problems = vec![Problem::from_toml(file, text, &err)];
+    let mut masked = text.to_string();
+    // Keys of the lines blanked: a "missing field" for one of them is ours.
+    let mut blanked: Vec<String> = Vec::new();
+    while problems.len() < MAX_PROBLEMS_PER_FILE {
+        let Some(span) = err.span() else { break };
+        if err.message().starts_with("missing field")
+            || toml::from_str::<toml::Table>(&masked).is_err()
+        {
+            break;
+        }
+        let before = masked.clone();
+        blanked.extend(blank_lines(&mut masked, span));
+        if masked == before {
+            // Nothing left to blank there (a header, an empty line): the
+            // same error would come back.
+            break;
+        }
+        err = match toml::from_str::<T>(&masked) {
+            Ok(v) => return (Some(v), problems),
+            Err(e) => e,
+        };
+        let ours = err
+            .message()
+            .strip_prefix("missing field `")
+            .is_some_and(|rest| {
+                blanked
+                    .iter()
+                    .any(|k| rest.split('`').next() == Some(k.as_str()))
+            });
+        if ours || toml::from_str::<toml::Table>(&masked).is_err() {
+            break;
+        }
+        problems.push(Problem::from_toml(file, &masked, &err));
+    }
+    (None, problems)
+}
+
+/// Replaces the lines `span` touches with spaces (byte offsets and line
+/// numbers stay the same); returns the keys those lines set.
+fn blank_lines(text: &mut String, span: std::ops::Range<usize>) -> Vec<String> {
+    let start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let end = text[span.end.min(text.len())..]
+        .find('\n')
+        .map_or(text.len(), |i| span.end.min(text.len()) + i);
+    let keys = text[start..end]
+        .lines()
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        })
+        .collect();
+    let blank: String = text[start..end]
+        .bytes()
+        .map(|b| if b == b'\n' { '\n' } else { ' ' })
+        .collect();
+    text.replace_range(start..end, &blank);
+    keys
+}
+
 /// 1-based line number of a byte offset.
 pub fn line_of(text: &str, byte_offset: usize) -> usize {
     let end = byte_offset.min(text.len());
@@ -352,6 +430,25 @@ mod tests {
         let msg = env_error(e);
         assert!(!msg.contains("SECRET-PORT-VALUE"), "{msg}");
         assert!(msg.contains("TERMWATCH_DELIVER__SMTP__PORT"), "{msg}");
+    }
+
+    #[test]
+    fn every_schema_problem_in_a_file_is_reported() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct T {
+            a: u32,
+            b: String,
+        }
+        let text = "a = \"x\"\nbogus = 1\nb = \"ok\"\nother = 2\n";
+        let (v, problems) = from_toml_all::<T>(Path::new("t.toml"), text);
+        let lines: Vec<_> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [Some(1), Some(2), Some(4)], "{problems:?}");
+        assert!(v.is_none(), "a is required and was blanked");
+        let (v, problems) = from_toml_all::<T>(Path::new("t.toml"), "a = 1\nb = \"x\"\nc = 3\n");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(v.unwrap().a, 1);
     }
 
     #[test]

@@ -491,3 +491,14 @@ pub struct ClientProfile {
     /// Event kinds the client cares about; empty means every kind.
     pub kinds: Vec<ChangeKind>,
 }
+
+/// `s` cut to at most `max_chars` characters, the last one a visible
+/// ellipsis when anything was cut.
+pub fn truncate(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max_chars || s.chars().count() <= max_chars {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut t: String = s.chars().take(max_chars.saturating_sub(1)).collect();
+    t.push('…');
+    std::borrow::Cow::Owned(t)
+}

@@ -641,7 +641,7 @@ fn opml_import_writes_sources_and_skips_duplicates() {
     let out = String::from_utf8_lossy(&first.stdout);
     assert!(
         out.contains(
-            "skipped https://nimbus.example/feed.xml: already a source (id \"nimbus-labs-blog\")"
+            "https://nimbus.example/feed.xml is already a source (id \"nimbus-labs-blog\")"
         ),
         "{out}"
     );

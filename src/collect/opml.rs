@@ -13,9 +13,28 @@ use quick_xml::events::{BytesStart, Event};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outline {
     pub title: String,
+    /// An absolute http(s) URL (others are [`Skipped`]).
     pub xml_url: String,
     /// The folder outline it sat in, if any (becomes a tag).
     pub folder: Option<String>,
+    /// 1-based line of the outline in the OPML file.
+    pub line: usize,
+}
+
+/// An outline that names no feed termwatch can poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub line: usize,
+    pub title: String,
+    /// What is wrong and what to do, for the import report.
+    pub reason: String,
+}
+
+/// What an OPML file holds: feeds to import and outlines refused.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub outlines: Vec<Outline>,
+    pub skipped: Vec<Skipped>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,33 +47,40 @@ pub enum Error {
     Empty,
 }
 
-/// Every outline with an `xmlUrl`, in file order.
-pub fn parse(text: &str) -> Result<Vec<Outline>, Error> {
+/// Every outline with an `xmlUrl`, in file order; outlines without one
+/// (other than folders) or with a URL that is not absolute http(s) are
+/// reported in `skipped`, by line.
+pub fn parse(text: &str) -> Result<Parsed, Error> {
     let mut reader = quick_xml::Reader::from_str(text);
-    let mut out = Vec::new();
+    let mut out = Parsed::default();
     // One entry per open <outline>: its title when it is a folder.
     let mut open: Vec<Option<String>> = Vec::new();
     loop {
+        let start = reader.buffer_position() as usize;
         let ev = reader.read_event().map_err(|e| Error::Xml {
             position: reader.buffer_position(),
             reason: e.to_string(),
         })?;
+        let line = || tag_line(text, start);
         match ev {
             Event::Start(e) if e.local_name().as_ref() == b"outline" => {
                 let (name, url) = attrs(&e, &reader);
                 match url {
                     Some(u) => {
-                        out.push(outline(name, u, &open));
+                        out.push(name, &u, &open, line());
                         open.push(None);
                     }
                     None => open.push(Some(name)),
                 }
             }
-            Event::Empty(e) if e.local_name().as_ref() == b"outline" => {
-                if let (name, Some(u)) = attrs(&e, &reader) {
-                    out.push(outline(name, u, &open));
-                }
-            }
+            Event::Empty(e) if e.local_name().as_ref() == b"outline" => match attrs(&e, &reader) {
+                (name, Some(u)) => out.push(name, &u, &open, line()),
+                (title, None) => out.skipped.push(Skipped {
+                    line: line(),
+                    title,
+                    reason: "the outline has no xmlUrl; add the feed's URL".to_string(),
+                }),
+            },
             Event::End(e) if e.local_name().as_ref() == b"outline" => {
                 open.pop();
             }
@@ -62,16 +88,54 @@ pub fn parse(text: &str) -> Result<Vec<Outline>, Error> {
             _ => {}
         }
     }
-    if out.is_empty() {
+    if out.outlines.is_empty() && out.skipped.is_empty() {
         return Err(Error::Empty);
     }
     Ok(out)
 }
 
-fn outline(title: String, xml_url: String, open: &[Option<String>]) -> Outline {
+impl Parsed {
+    fn push(&mut self, title: String, url: &str, open: &[Option<String>], line: usize) {
+        match feed_url(url) {
+            Ok(xml_url) => self.outlines.push(outline(title, xml_url, open, line)),
+            Err(reason) => self.skipped.push(Skipped {
+                line,
+                title,
+                reason,
+            }),
+        }
+    }
+}
+
+/// The URL as the source file will hold it, if termwatch can poll it.
+/// Refused URLs are named only by scheme: a `javascript:` or `data:` URL
+/// can be long and is no use in a report.
+fn feed_url(raw: &str) -> Result<String, String> {
+    match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u.to_string()),
+        Ok(u) => Err(format!(
+            "xmlUrl is a {}: URL; only http and https feeds can be polled",
+            u.scheme()
+        )),
+        Err(e) => Err(format!(
+            "xmlUrl is not an absolute URL ({e}); write it as https://host/path"
+        )),
+    }
+}
+
+/// 1-based line of the tag that starts at or after `offset` (the reader's
+/// position before an event may sit on the whitespace before the tag).
+fn tag_line(text: &str, offset: usize) -> usize {
+    let rest = text.get(offset..).unwrap_or("");
+    let skip = rest.len() - rest.trim_start().len();
+    crate::config::line_of(text, offset + skip)
+}
+
+fn outline(title: String, xml_url: String, open: &[Option<String>], line: usize) -> Outline {
     Outline {
         title,
         xml_url,
+        line,
         folder: open
             .iter()
             .rev()
@@ -169,7 +233,7 @@ mod tests {
     #[test]
     fn nested_outlines_and_missing_version() {
         let text = r#"<opml><body><outline text="AI vendors"><outline text="Nimbus &amp; Co" xmlUrl="https://n.example/feed"/></outline><outline title="Loose" xmlUrl="https://l.example/rss"></outline></body></opml>"#;
-        let o = parse(text).unwrap();
+        let o = parse(text).unwrap().outlines;
         assert_eq!(o.len(), 2);
         assert_eq!(o[0].title, "Nimbus & Co");
         assert_eq!(o[0].folder.as_deref(), Some("AI vendors"));
@@ -196,11 +260,37 @@ mod tests {
             title: "Corvid \"Cloud\"".into(),
             xml_url: "https://c.example/feed".into(),
             folder: None,
+            line: 1,
         };
         let text = to_toml(&[("corvid".into(), &o)], "*/30 * * * *");
         let (defs, probs) =
             super::super::sources::parse_file(std::path::Path::new("i.toml"), &text);
         assert!(probs.is_empty(), "{probs:?}");
         assert_eq!(defs[0].name, "Corvid \"Cloud\"");
+    }
+
+    #[test]
+    fn opml_bad_url_outlines_are_skipped_by_line() {
+        let text = "<opml><body>\n<outline text=\"Evil\" xmlUrl=\"javascript:alert(1)\"/>\n<outline text=\"Blank\"/>\n  <outline text=\"Rel\" xmlUrl=\"/feed.xml\"/>\n<outline text=\"Good\" xmlUrl=\"https://g.example/rss\"/>\n</body></opml>";
+        let p = parse(text).unwrap();
+        assert_eq!(p.outlines.len(), 1);
+        assert_eq!(p.outlines[0].line, 5);
+        let lines: Vec<usize> = p.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, [2, 3, 4], "{:?}", p.skipped);
+        assert!(
+            p.skipped[0].reason.contains("javascript"),
+            "{:?}",
+            p.skipped[0]
+        );
+        assert!(
+            p.skipped[1].reason.contains("no xmlUrl"),
+            "{:?}",
+            p.skipped[1]
+        );
+        assert!(
+            p.skipped[2].reason.contains("absolute"),
+            "{:?}",
+            p.skipped[2]
+        );
     }
 }

@@ -156,18 +156,17 @@ pub fn validate_sources(dir: &Path) -> Vec<Problem> {
 
 /// Parses one source file's text.
 pub fn parse_file(file: &Path, text: &str) -> (Vec<SourceDef>, Vec<Problem>) {
-    let raw: RawFile = match toml::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            // toml's own message already lists the fields it expected.
-            let mut p = Problem::from_toml(file, text, &e);
-            p.message
-                .push_str("; the whole file is skipped until this is fixed");
-            return (Vec::new(), vec![p]);
-        }
+    // Every schema problem in the file at once; toml's own message already
+    // lists the fields it expected.
+    let (raw, mut problems) = crate::config::from_toml_all::<RawFile>(file, text);
+    for p in &mut problems {
+        p.message
+            .push_str("; the whole file is skipped until this is fixed");
+    }
+    let Some(raw) = raw.filter(|_| problems.is_empty()) else {
+        return (Vec::new(), problems);
     };
     let mut defs = Vec::new();
-    let mut problems = Vec::new();
     let lines = LineIndex::new(text);
     for entry in raw.source {
         let line = lines.line(entry.span().start);

@@ -1,8 +1,12 @@
 //! `termwatch import-opml FILE`: an OPML subscription list into a source file.
+//!
+//! Never writes an id or a feed URL that a source file already holds, even
+//! in an entry that does not validate (it would load as a duplicate once
+//! fixed), and reports every outline it skipped by line.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -22,43 +26,53 @@ pub struct Args {
     pub into: Option<PathBuf>,
 }
 
+/// Ids and URLs already written, by URL.
+#[derive(Default)]
+struct Taken {
+    ids: HashSet<String>,
+    by_url: HashMap<String, String>,
+}
+
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("could not read {}", args.file.display()))?;
-    let outlines = opml::parse(&text).with_context(|| format!("in {}", args.file.display()))?;
+    let parsed = opml::parse(&text).with_context(|| format!("in {}", args.file.display()))?;
     let dir = &ctx.paths.sources_dir;
     std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
     let into = args.into.unwrap_or_else(|| dir.join("imported.toml"));
-    let (existing, _) = crate::collect::load_sources(dir);
-    let mut by_url: HashMap<String, String> = existing
-        .iter()
-        .map(|s| (s.url.to_string(), s.id.clone()))
-        .collect();
-    let mut taken: HashSet<String> = existing.iter().map(|s| s.id.clone()).collect();
-    // `--into` outside the sources directory: its ids and URLs count too.
-    if !into.starts_with(dir)
-        && let Ok(t) = std::fs::read_to_string(&into)
-    {
-        for s in crate::collect::sources::parse_file(&into, &t).0 {
-            by_url.insert(s.url.to_string(), s.id.clone());
-            taken.insert(s.id);
-        }
+    let mut taken = Taken::default();
+    let mut files = toml_files(dir)?;
+    if !files.contains(&into) && into.exists() {
+        files.push(into.clone());
     }
+    for f in &files {
+        read_taken(f, &mut taken)?;
+    }
+
+    let name = args.file.display();
     let mut new = Vec::new();
-    let mut skipped = 0;
-    for o in &outlines {
-        let key = url::Url::parse(&o.xml_url)
-            .map(|u| u.to_string())
-            .unwrap_or_else(|_| o.xml_url.clone());
-        if let Some(id) = by_url.get(&key) {
-            println!("skipped {}: already a source (id \"{id}\")", o.xml_url);
-            skipped += 1;
+    let mut duplicates = 0;
+    for o in &parsed.outlines {
+        if let Some(id) = taken.by_url.get(&o.xml_url) {
+            println!(
+                "skipped {name} line {}: {} is already a source (id \"{id}\")",
+                o.line, o.xml_url
+            );
+            duplicates += 1;
             continue;
         }
-        let id = opml::make_id(&o.title, &o.xml_url, &taken);
-        taken.insert(id.clone());
-        by_url.insert(key, id.clone());
+        let id = opml::make_id(&o.title, &o.xml_url, &taken.ids);
+        taken.ids.insert(id.clone());
+        taken.by_url.insert(o.xml_url.clone(), id.clone());
         new.push((id, o));
+    }
+    for s in &parsed.skipped {
+        println!(
+            "skipped {name} line {} (\"{}\"): {}",
+            s.line,
+            s.title.replace(['\r', '\n'], " "),
+            s.reason
+        );
     }
     if !new.is_empty() {
         let mut file = std::fs::OpenOptions::new()
@@ -70,10 +84,60 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("could not write {}", into.display()))?;
     }
     println!(
-        "imported {} sources into {} ({} duplicates skipped)",
+        "imported {} sources into {} ({} duplicates skipped, {} outlines refused)",
         new.len(),
         into.display(),
-        skipped
+        duplicates,
+        parsed.skipped.len()
     );
-    Ok(ExitCode::SUCCESS)
+    if parsed.skipped.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "fix the refused outlines in {name} and import it again: what was imported is skipped as a duplicate"
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn toml_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("could not read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The `id` and `url` of every `[[source]]` in `file`, valid or not. A file
+/// that is not TOML at all stops the import: its ids cannot be known, and
+/// writing one of them again would make a duplicate.
+fn read_taken(file: &Path, taken: &mut Taken) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("could not read {}", file.display()))?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}; fix that source file first (`termwatch check` shows what is wrong), then import again",
+            crate::config::Problem::from_toml(file, &text, &e)
+        )
+    })?;
+    let Some(toml::Value::Array(sources)) = table.get("source") else {
+        return Ok(());
+    };
+    for s in sources {
+        let id = s.get("id").and_then(|v| v.as_str()).map(str::trim);
+        if let Some(id) = id {
+            taken.ids.insert(id.to_string());
+        }
+        if let Some(url) = s.get("url").and_then(|v| v.as_str()) {
+            let key = url::Url::parse(url.trim())
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| url.trim().to_string());
+            taken
+                .by_url
+                .insert(key, id.unwrap_or("(no id)").to_string());
+        }
+    }
+    Ok(())
 }

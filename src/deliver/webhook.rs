@@ -17,7 +17,7 @@ use sha2::Sha256;
 use super::secrets::{Secret, SecretRef};
 use super::{Error, SendError, StoredDigest, WebhookConfig, retry};
 use crate::guard::{self, Guard};
-use crate::model::Digest;
+use crate::model::{Digest, truncate};
 use serde::Deserialize as _;
 
 /// Payload shape, chosen per webhook.
@@ -70,6 +70,16 @@ pub fn sign(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> Result<St
 
 /// The request body for a format.
 pub fn payload(format: Format, digest: &StoredDigest) -> Result<Vec<u8>, SendError> {
+    payload_keeping(format, digest, None)
+}
+
+/// The request body with only the first `keep` items (all when `None`),
+/// saying how many were left out and where to read them.
+fn payload_keeping(
+    format: Format,
+    digest: &StoredDigest,
+    keep: Option<usize>,
+) -> Result<Vec<u8>, SendError> {
     let unreadable = |e: serde_json::Error| {
         SendError::permanent(format!(
             "stored digest {} has unreadable JSON ({e}); re-render the digest",
@@ -79,7 +89,11 @@ pub fn payload(format: Format, digest: &StoredDigest) -> Result<Vec<u8>, SendErr
     // The stored document is what `templates/digest.json` rendered: the
     // digest itself, or (the shipped template) an envelope with it under
     // `digest`. Slack and Teams cards are built from the digest inside.
-    let data: Value = serde_json::from_str(&digest.json).map_err(unreadable)?;
+    let mut data: Value = serde_json::from_str(&digest.json).map_err(unreadable)?;
+    let omitted = match keep {
+        Some(keep) => trim_items(&mut data, keep, &digest.client_id),
+        None => 0,
+    };
     let inner = data
         .get("digest")
         .filter(|d| d.is_object())
@@ -89,10 +103,43 @@ pub fn payload(format: Format, digest: &StoredDigest) -> Result<Vec<u8>, SendErr
             let timestamp = inner.get("generated_at").cloned().unwrap_or(Value::Null);
             json!({"type": "digest.created", "timestamp": timestamp, "data": data})
         }
-        Format::Slack => slack(&Digest::deserialize(inner).map_err(unreadable)?),
-        Format::Teams => teams(&Digest::deserialize(inner).map_err(unreadable)?),
+        Format::Slack => slack(&Digest::deserialize(inner).map_err(unreadable)?, omitted),
+        Format::Teams => teams(&Digest::deserialize(inner).map_err(unreadable)?, omitted),
     };
     serde_json::to_vec(&body).map_err(|e| SendError::permanent(format!("JSON: {e}")))
+}
+
+/// Where an operator reads a digest a receiver could not take whole.
+fn preview_hint(client_id: &str) -> String {
+    format!("termwatch digest preview {client_id}")
+}
+
+/// Keeps the first `keep` items of the digest in `data` (the digest, or an
+/// envelope with it under `digest`) and records in it how many were left
+/// out and where to see them; returns that number.
+fn trim_items(data: &mut Value, keep: usize, client_id: &str) -> usize {
+    let digest = match data.get("digest").is_some_and(Value::is_object) {
+        true => &mut data["digest"],
+        false => data,
+    };
+    let Some(Value::Array(items)) = digest.get_mut("items") else {
+        return 0;
+    };
+    let omitted = items.len().saturating_sub(keep);
+    items.truncate(keep);
+    if omitted > 0
+        && let Value::Object(d) = digest
+    {
+        d.insert(
+            "omitted".into(),
+            json!({
+                "events": omitted,
+                "reason": "the receiver refused the whole digest as too large (HTTP 413)",
+                "see": preview_hint(client_id),
+            }),
+        );
+    }
+    omitted
 }
 
 /// One line per item: "HIGH · exclusivity: Corvid Cloud, Nimbus Labs ended".
@@ -121,26 +168,45 @@ fn http_links(item: &crate::model::DigestItem) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Slack mrkdwn treats `&`, `<` and `>` as control characters.
+/// Slack mrkdwn treats `&`, `<` and `>` as control characters (`<!channel>`,
+/// `<@U123>`, `<url|text>`); scraped text also must not ping a channel
+/// with a bare `@here`, so a word joiner goes after every `@`.
 fn slack_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('@', "@\u{2060}")
 }
 
-fn truncate(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        return s.to_string();
+/// A URL inside a Slack `<url|text>` link: `&` as the entity Slack decodes
+/// (a query string keeps its meaning), the characters that would end the
+/// link percent-encoded.
+fn slack_url(url: &str) -> String {
+    url.replace('&', "&amp;")
+        .replace('<', "%3C")
+        .replace('>', "%3E")
+        .replace('|', "%7C")
+}
+
+/// Teams renders TextBlock text as Markdown: scraped text could add links
+/// (`[x](https://evil)`), emphasis or HTML-looking `<at>` tags. The
+/// characters that open them get a backslash (CommonMark escapes); escaped
+/// brackets cannot start a link, so parentheses stay as written.
+fn teams_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if "\\`*_[]<>#|~&".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
     }
-    let mut t: String = s.chars().take(max_chars.saturating_sub(1)).collect();
-    t.push('…');
-    t
+    out
 }
 
 /// Slack allows 50 blocks a message; each item takes three.
 const SLACK_MAX_ITEMS: usize = 15;
 
-fn slack(d: &Digest) -> Value {
+fn slack(d: &Digest, omitted: usize) -> Value {
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&d.subject, 150)}}),
         json!({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(&format!(
@@ -168,13 +234,7 @@ fn slack(d: &Digest) -> Value {
         );
         let links: Vec<String> = http_links(item)
             .into_iter()
-            .map(|(title, url)| {
-                format!(
-                    "<{}|{}>",
-                    url.replace('|', "%7C").replace('>', "%3E"),
-                    slack_escape(&title)
-                )
-            })
+            .map(|(title, url)| format!("<{}|{}>", slack_url(&url), slack_escape(&title)))
             .collect();
         if !links.is_empty() {
             blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&links.join(" · "), 3000)}]}));
@@ -186,21 +246,32 @@ fn slack(d: &Digest) -> Value {
             "…and {} more; see the email digest.", d.items.len() - SLACK_MAX_ITEMS)}}),
         );
     }
-    json!({"text": d.subject, "blocks": blocks})
+    if omitted > 0 {
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(&omitted_note(omitted, &d.client_id))}]}));
+    }
+    json!({"text": slack_escape(&d.subject), "blocks": blocks})
 }
 
-fn teams(d: &Digest) -> Value {
+/// The line a trimmed message ends with.
+fn omitted_note(omitted: usize, client_id: &str) -> String {
+    format!(
+        "{omitted} more event(s) were left out: the receiver refused the whole digest as too large. See them all with `{}`.",
+        preview_hint(client_id)
+    )
+}
+
+fn teams(d: &Digest, omitted: usize) -> Value {
     let mut body = vec![
-        json!({"type": "TextBlock", "text": d.subject, "weight": "Bolder", "size": "Medium", "wrap": true}),
-        json!({"type": "TextBlock", "text": format!("{} · {} to {}", d.client_name, d.window_start, d.window_end),
+        json!({"type": "TextBlock", "text": teams_escape(&d.subject), "weight": "Bolder", "size": "Medium", "wrap": true}),
+        json!({"type": "TextBlock", "text": teams_escape(&format!("{} · {} to {}", d.client_name, d.window_start, d.window_end)),
                "isSubtle": true, "wrap": true, "spacing": "None"}),
     ];
     for item in &d.items {
         let mut items = vec![
-            json!({"type": "TextBlock", "text": headline(item), "weight": "Bolder", "wrap": true}),
+            json!({"type": "TextBlock", "text": teams_escape(&headline(item)), "weight": "Bolder", "wrap": true}),
         ];
         if !item.reasons.is_empty() {
-            items.push(json!({"type": "TextBlock", "text": item.reasons.join("; "), "isSubtle": true, "wrap": true}));
+            items.push(json!({"type": "TextBlock", "text": teams_escape(&item.reasons.join("; ")), "isSubtle": true, "wrap": true}));
         }
         let facts: Vec<Value> = item
             .actions
@@ -211,7 +282,7 @@ fn teams(d: &Digest) -> Value {
                     .as_deref()
                     .map(|d| format!(" (due {d})"))
                     .unwrap_or_default();
-                json!({"title": a.owner, "value": format!("{}{}", a.title, due)})
+                json!({"title": teams_escape(&a.owner), "value": teams_escape(&format!("{}{}", a.title, due))})
             })
             .collect();
         if !facts.is_empty() {
@@ -225,6 +296,9 @@ fn teams(d: &Digest) -> Value {
             items.push(json!({"type": "ActionSet", "actions": links}));
         }
         body.push(json!({"type": "Container", "separator": true, "items": items}));
+    }
+    if omitted > 0 {
+        body.push(json!({"type": "TextBlock", "text": teams_escape(&omitted_note(omitted, &d.client_id)), "isSubtle": true, "wrap": true}));
     }
     json!({
         "type": "message",
@@ -291,46 +365,91 @@ impl Sender {
             ),
             _ => None,
         };
-        let body = payload(format, digest)?;
-        let now = jiff::Timestamp::now();
-        let ts = now.as_second();
+        // A 413 is the size, not the digest: send fewer items under the
+        // same webhook-id (halving each time) rather than lose them all.
+        let total = item_count(digest);
+        let mut keep = None;
+        loop {
+            let body = payload_keeping(format, digest, keep)?;
+            let resp = self.post(&url, delivery_id, secret.as_ref(), body).await?;
+            let status = resp.status();
+            if status.is_success() {
+                if let Some(k) = keep {
+                    tracing::warn!(
+                        delivery = delivery_id,
+                        sent = k,
+                        omitted = total - k,
+                        "webhook {origin} refused the whole digest as too large; sent it trimmed"
+                    );
+                }
+                return Ok(());
+            }
+            match keep.unwrap_or(total) {
+                n if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE && n > 0 => {
+                    keep = Some(n / 2)
+                }
+                _ => return Err(status_error(&origin, &resp)),
+            }
+        }
+    }
+
+    async fn post(
+        &self,
+        url: &url::Url,
+        delivery_id: &str,
+        secret: Option<&Secret>,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response, SendError> {
+        let ts = jiff::Timestamp::now().as_second();
         let mut req = self
             .client
-            .post(url)
+            .post(url.clone())
             .header("content-type", "application/json")
             .header("webhook-id", delivery_id)
             .header("webhook-timestamp", ts.to_string());
-        if let Some(secret) = &secret {
+        if let Some(secret) = secret {
             req = req.header("webhook-signature", sign(secret, delivery_id, ts, &body)?);
         }
-        let resp = req
-            .body(body)
+        let origin = url.origin().ascii_serialization();
+        req.body(body)
             .send()
             .await
-            .map_err(|e| request_error(&origin, e))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry::parse_retry_after(v, now));
-        let code = status.as_u16();
-        let message = format!("webhook {origin} answered {status}");
-        // 4xx means the request itself is wrong (bad URL, bad signature):
-        // retrying the same bytes cannot help, except for these.
-        let permanent = status.is_client_error() && !matches!(code, 408 | 409 | 425 | 429);
-        Err(SendError {
-            message: if permanent {
-                format!("{message}; fix the webhook, then run `termwatch deliveries retry ID`")
-            } else {
-                message
-            },
-            permanent,
-            retry_after,
-        })
+            .map_err(|e| request_error(&origin, e))
+    }
+}
+
+/// How many items the stored digest holds (0 when unreadable: the payload
+/// reports that).
+fn item_count(digest: &StoredDigest) -> usize {
+    let data: Value = serde_json::from_str(&digest.json).unwrap_or(Value::Null);
+    let inner = data.get("digest").unwrap_or(&data);
+    inner
+        .get("items")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
+}
+
+/// A receiver's error answer, and whether trying again can help.
+fn status_error(origin: &str, resp: &reqwest::Response) -> SendError {
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry::parse_retry_after(v, jiff::Timestamp::now()));
+    let code = status.as_u16();
+    let message = format!("webhook {origin} answered {status}");
+    // 4xx means the request itself is wrong (bad URL, bad signature):
+    // retrying the same bytes cannot help, except for these.
+    let permanent = status.is_client_error() && !matches!(code, 408 | 409 | 425 | 429);
+    SendError {
+        message: if permanent {
+            format!("{message}; fix the webhook, then run `termwatch deliveries retry ID`")
+        } else {
+            message
+        },
+        permanent,
+        retry_after,
     }
 }
 

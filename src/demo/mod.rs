@@ -47,11 +47,22 @@ pub struct Outcome {
     pub webhooks: Vec<PathBuf>,
 }
 
+/// The file a demo leaves in its directory, so a later demo knows the
+/// directory is its own to clear.
+pub const MARKER: &str = ".termwatch-demo";
+
+/// The directories the demo writes (and clears on a rerun) in its directory.
+const DEMO_DIRS: [&str; 5] = ["data", "webhooks", "digests", "sources", "clients"];
+/// The demo receiver's signing secret, beside them.
+const SECRET_FILE: &str = "webhook-secret";
+
 /// Runs the demo in `dir` (created if needed; an earlier demo's data there
-/// is replaced).
+/// is replaced). A directory holding any of the demo's entries without the
+/// demo's marker is refused untouched: it may be a deployment.
 pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
     let dir = std::path::absolute(dir).context("could not resolve the demo directory")?;
-    for sub in ["data", "webhooks", "digests", "sources", "clients"] {
+    claim_dir(&dir)?;
+    for sub in DEMO_DIRS {
         let p = dir.join(sub);
         if p.exists() {
             std::fs::remove_dir_all(&p)
@@ -60,7 +71,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
         std::fs::create_dir_all(&p).with_context(|| format!("could not create {}", p.display()))?;
     }
 
-    let secret_file = dir.join("webhook-secret");
+    let secret_file = dir.join(SECRET_FILE);
     let secret = servers::webhook_secret();
     crate::config::open_private_file(&secret_file)
         .and_then(|mut f| {
@@ -119,6 +130,34 @@ pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
     outcome.webhooks = files_with(&dir.join("webhooks"), "json");
     outcome.dir = dir;
     Ok(outcome)
+}
+
+/// Makes `dir` the demo's: fine when it is new, holds none of the demo's
+/// entries, or carries the marker of an earlier demo; refused otherwise,
+/// before anything in it is touched.
+fn claim_dir(dir: &Path) -> anyhow::Result<()> {
+    let marker = dir.join(MARKER);
+    if !marker.exists() {
+        let found: Vec<&str> = DEMO_DIRS
+            .into_iter()
+            .chain([SECRET_FILE])
+            .filter(|e| dir.join(e).exists())
+            .collect();
+        if !found.is_empty() {
+            anyhow::bail!(
+                "refusing to run the demo in {}: it already holds {} and was not created by the demo (no {MARKER} file), \
+                 so the demo would replace them; run it in a new directory, e.g. `termwatch demo termwatch-demo`",
+                dir.display(),
+                found.join(", ")
+            );
+        }
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    std::fs::write(
+        &marker,
+        "This directory was created by `termwatch demo`; a rerun replaces what it wrote here.\n",
+    )
+    .with_context(|| format!("could not write {}", marker.display()))
 }
 
 /// The example clients, set to hear about everything at once and to post

@@ -4,6 +4,7 @@
 //! built into the binary; a template that does not compile or render is a
 //! `check` problem with file and line, not a failed send.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -15,7 +16,7 @@ use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use crate::config::Problem;
-use crate::model::{Action, Digest, DigestItem, Event, Severity};
+use crate::model::{Action, Digest, DigestItem, Event, EventSource, Severity, truncate};
 
 /// Template file names, in the templates directory.
 pub const TEMPLATE_NAMES: [&str; 3] = ["digest.html", "digest.txt", "digest.json"];
@@ -348,7 +349,7 @@ fn item_value(item: &DigestItem, event: &Value) -> Value {
                     .collect::<Vec<_>>(),
             ),
             Value::from(item.actions.iter().map(action_value).collect::<Vec<_>>()),
-            Value::from(item.headline.as_str()),
+            Value::from(truncate(&item.headline, MAX_QUOTE_CHARS).as_ref()),
         ],
     )
 }
@@ -564,9 +565,10 @@ impl Renderer {
             {
                 return Ok(p.clone());
             }
+            let shown = capped(event);
             let p = Rc::new(PreparedEvent {
-                json: serde_json::to_string(event)?,
-                value: event_value(event),
+                json: serde_json::to_string(&*shown)?,
+                value: event_value(&shown),
                 event: Arc::clone(event),
             });
             if cache.events.len() >= MAX_CACHED_EVENTS {
@@ -576,6 +578,82 @@ impl Renderer {
             Ok(p)
         })
     }
+}
+
+/// Longest title, party, product or platform name a digest shows, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest quote (a source's evidence, a claim's value) a digest shows.
+pub const MAX_QUOTE_CHARS: usize = 600;
+/// Sources, confirmations and claims one item shows; with the caps above,
+/// one item (say, a 1 MB scraped title) adds a bounded amount to a digest.
+pub const MAX_SOURCES_PER_ITEM: usize = 12;
+
+/// The event as a digest shows it: display text cut with an ellipsis and
+/// lists cut to their first entries (sources are newest or strongest
+/// first). Links stay whole. Borrowed when nothing needs cutting.
+fn capped(event: &Event) -> Cow<'_, Event> {
+    let long = |s: &str, max: usize| matches!(truncate(s, max), Cow::Owned(_));
+    let source_long = |s: &EventSource| {
+        long(&s.title, MAX_NAME_CHARS)
+            || long(&s.evidence, MAX_QUOTE_CHARS)
+            || s.until.as_deref().is_some_and(|u| long(u, MAX_NAME_CHARS))
+    };
+    let names = || {
+        event
+            .parties
+            .iter()
+            .map(String::as_str)
+            .chain(event.product.as_deref())
+            .chain(event.platform.as_deref())
+            .chain(event.until.as_deref())
+            .chain(event.effective.as_deref())
+    };
+    let needs = event.sources.len() > MAX_SOURCES_PER_ITEM
+        || event.confirmations.len() > MAX_SOURCES_PER_ITEM
+        || event.claims.len() > MAX_SOURCES_PER_ITEM
+        || event.parties.len() > MAX_SOURCES_PER_ITEM
+        || names().any(|n| long(n, MAX_NAME_CHARS))
+        || event
+            .sources
+            .iter()
+            .chain(&event.confirmations)
+            .any(source_long)
+        || event.claims.iter().any(|c| {
+            c.sources.len() > MAX_SOURCES_PER_ITEM
+                || long(&c.value, MAX_QUOTE_CHARS)
+                || c.sources.iter().any(source_long)
+        });
+    if !needs {
+        return Cow::Borrowed(event);
+    }
+    let mut e = event.clone();
+    let name = |s: &mut String| *s = truncate(s, MAX_NAME_CHARS).into_owned();
+    let sources = |list: &mut Vec<EventSource>| {
+        list.truncate(MAX_SOURCES_PER_ITEM);
+        for s in list {
+            name(&mut s.title);
+            s.evidence = truncate(&s.evidence, MAX_QUOTE_CHARS).into_owned();
+            s.until.as_mut().map(name);
+        }
+    };
+    e.parties.truncate(MAX_SOURCES_PER_ITEM);
+    e.parties.iter_mut().for_each(name);
+    for field in [
+        &mut e.product,
+        &mut e.platform,
+        &mut e.until,
+        &mut e.effective,
+    ] {
+        field.as_mut().map(name);
+    }
+    sources(&mut e.sources);
+    sources(&mut e.confirmations);
+    e.claims.truncate(MAX_SOURCES_PER_ITEM);
+    for c in &mut e.claims {
+        c.value = truncate(&c.value, MAX_QUOTE_CHARS).into_owned();
+        sources(&mut c.sources);
+    }
+    Cow::Owned(e)
 }
 
 /// The prepared events of one renderer, on one thread.
@@ -629,7 +707,7 @@ fn digest_json(digest: &Digest, events: &[Rc<PreparedEvent>]) -> Result<String, 
             urgency: item.urgency,
             reasons: &item.reasons,
             actions: &item.actions,
-            headline: &item.headline,
+            headline: &truncate(&item.headline, MAX_QUOTE_CHARS),
         })?;
         out.push(',');
         out.push_str(&tail[1..]);
@@ -647,12 +725,77 @@ pub fn validate_templates(config: &super::Config) -> Vec<Problem> {
         Ok(r) => r,
         Err(problems) => return problems,
     };
+    let mut problems = renderer.undefined_variables();
     match renderer.render(&super::sample::sample_digest(), "UTC") {
-        Ok(_) => Vec::new(),
-        Err(Error::Template(p)) => vec![p],
+        Ok(_) => {}
+        Err(Error::Template(p)) => problems.push(p),
         Err(e @ Error::NotJson { .. }) => {
-            vec![Problem::new(&renderer.files[2], None, e.to_string())]
+            problems.push(Problem::new(&renderer.files[2], None, e.to_string()))
         }
+    }
+    problems
+}
+
+/// The variables a template gets (the fields of `Context`).
+const CONTEXT_VARS: [&str; 4] = ["digest", "digest_json", "groups", "period"];
+/// The fields of `DigestView`, what `digest.NAME` may name.
+const DIGEST_VARS: [&str; 10] = [
+    "id",
+    "client_id",
+    "client_name",
+    "role",
+    "window_start",
+    "window_end",
+    "generated_at",
+    "subject",
+    "items",
+    "immediate",
+];
+/// Names minijinja provides inside templates.
+const TEMPLATE_BUILTINS: [&str; 6] = ["loop", "self", "super", "caller", "varargs", "kwargs"];
+
+impl Renderer {
+    /// A variable a template uses that no digest provides renders as
+    /// nothing (undefined values chain silently), so `check` names it.
+    fn undefined_variables(&self) -> Vec<Problem> {
+        let globals: Vec<&str> = self.env.globals().map(|(k, _)| k).collect();
+        let mut problems = Vec::new();
+        for (name, file) in TEMPLATE_NAMES.iter().zip(&self.files) {
+            let Ok(t) = self.env.get_template(name) else {
+                continue;
+            };
+            let mut unknown: Vec<String> = t
+                .undeclared_variables(true)
+                .into_iter()
+                .filter(|v| {
+                    let mut parts = v.split('.');
+                    let top = parts.next().unwrap_or_default();
+                    let known = CONTEXT_VARS.contains(&top)
+                        || TEMPLATE_BUILTINS.contains(&top)
+                        || globals.contains(&top);
+                    !known
+                        || (top == "digest"
+                            && parts.next().is_some_and(|f| !DIGEST_VARS.contains(&f)))
+                })
+                .collect();
+            unknown.sort();
+            for v in unknown {
+                let line = t
+                    .source()
+                    .find(&v)
+                    .map(|at| crate::config::line_of(t.source(), at));
+                problems.push(Problem::new(
+                    file,
+                    line,
+                    format!(
+                        "template variable {v} is not defined, so it renders as nothing; use one of {} (digest has {})",
+                        CONTEXT_VARS.join(", "),
+                        DIGEST_VARS.join(", ")
+                    ),
+                ));
+            }
+        }
+        problems
     }
 }
 
@@ -797,6 +940,34 @@ mod tests {
             ..Default::default()
         })
         .unwrap()
+    }
+
+    #[test]
+    fn check_names_an_undefined_template_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("digest.txt"),
+            "{{ digest.subject }}\n{% for i in digest.items %}{{ i.headline }}{% endfor %}\n{{ digest.subjcet }} {{ clientname }}\n",
+        )
+        .unwrap();
+        let config = super::super::Config {
+            templates_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        let problems = validate_templates(&config);
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 2, "{text:#?}");
+        assert!(
+            text[0].contains("line 3: template variable clientname"),
+            "{text:#?}"
+        );
+        assert!(text[1].contains("digest.subjcet"), "{text:#?}");
+        // The shipped templates use only what a digest provides.
+        let shipped = super::super::Config {
+            templates_dir: PathBuf::from("/nonexistent"),
+            ..Default::default()
+        };
+        assert_eq!(validate_templates(&shipped), Vec::new());
     }
 
     #[test]

@@ -300,12 +300,3 @@ pub async fn preview(
     let rendered = render(&tools, client, &d)?;
     Ok(Some((d, rendered)))
 }
-
-/// Every problem in the client profiles, the playbook and the digest
-/// templates, with file and line: what `termwatch check` reports for this stage.
-pub fn check(config: &Config, clients_dir: &Path) -> Vec<Problem> {
-    let mut problems = route::validate_clients(clients_dir);
-    problems.extend(route::validate_playbook(&config.route));
-    problems.extend(digest::validate_templates(&config.digest));
-    problems
-}

@@ -29,17 +29,17 @@ struct ClientFile {
     #[serde(default)]
     webhooks: Vec<WebhookFile>,
     #[serde(default)]
-    vendors: Vec<String>,
+    vendors: Vec<Spanned<String>>,
     #[serde(default)]
-    clouds: Vec<String>,
+    clouds: Vec<Spanned<String>>,
     #[serde(default)]
-    platforms: Vec<String>,
+    platforms: Vec<Spanned<String>>,
     #[serde(default)]
     products: Vec<String>,
     #[serde(default)]
-    regimes: Vec<String>,
+    regimes: Vec<Spanned<String>>,
     #[serde(default)]
-    residency: Vec<String>,
+    residency: Vec<Spanned<String>>,
     #[serde(default)]
     min_severity: Severity,
     #[serde(default)]
@@ -138,9 +138,13 @@ fn client_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
 
 /// Parses and validates one client file; all problems at once.
 pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Problem>> {
-    let file: ClientFile =
-        toml::from_str(text).map_err(|e| vec![Problem::from_toml(path, text, &e)])?;
-    let mut problems = Vec::new();
+    let (file, mut problems) = crate::config::from_toml_all::<ClientFile>(path, text);
+    let Some(file) = file else {
+        return Err(problems);
+    };
+    // With a schema problem, a line was set aside: a setting that looks
+    // missing may be the misspelt one, so "add X" checks are left out.
+    let complete = problems.is_empty();
     let at = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
 
     let id = file.id.get_ref().trim().to_string();
@@ -250,7 +254,7 @@ pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Proble
         }
         None => None,
     };
-    if file.cadence != Cadence::Immediate && file.send_time.is_none() {
+    if complete && file.cadence != Cadence::Immediate && file.send_time.is_none() {
         problems.push(Problem::new(
             path,
             None,
@@ -277,7 +281,7 @@ pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Proble
         },
         None => None,
     };
-    if file.cadence == Cadence::Weekly && file.send_day.is_none() {
+    if complete && file.cadence == Cadence::Weekly && file.send_day.is_none() {
         problems.push(Problem::new(
             path,
             None,
@@ -342,15 +346,15 @@ pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Proble
         role: file.role,
         recipients,
         webhooks,
-        vendors: file.vendors,
-        clouds: file.clouds,
-        platforms: file.platforms,
+        vendors: plain(&file.vendors),
+        clouds: plain(&file.clouds),
+        platforms: plain(&file.platforms),
         products: file.products,
-        regimes: file.regimes,
+        regimes: plain(&file.regimes),
         residency: file
             .residency
             .iter()
-            .map(|r| r.trim().to_ascii_lowercase())
+            .map(|r| r.get_ref().trim().to_ascii_lowercase())
             .collect(),
         min_severity: file.min_severity,
         cadence: file.cadence,
@@ -360,6 +364,10 @@ pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Proble
         quiet_hours,
         kinds,
     })
+}
+
+fn plain(values: &[Spanned<String>]) -> Vec<String> {
+    values.iter().map(|v| v.get_ref().clone()).collect()
 }
 
 /// A plausible single address: one `@`, a dotted domain, no spaces, quotes,
@@ -412,6 +420,204 @@ fn parse_weekday(s: &str) -> Option<i8> {
     days.iter()
         .position(|d| *d == s || (s.len() >= 3 && d.starts_with(&s)))
         .map(|i| i as i8 + 1)
+}
+
+/// Names termwatch knows, per client field: a value that is a near miss of
+/// one is a typo that would silently match nothing. Built by `termwatch
+/// check` from the alias tables, the playbook and the lists below.
+#[derive(Debug, Clone, Default)]
+pub struct KnownNames {
+    pub vendors: Vec<String>,
+    pub clouds: Vec<String>,
+    pub platforms: Vec<String>,
+    pub regimes: Vec<String>,
+    pub residency: Vec<String>,
+}
+
+/// Clouds as clients write them, besides the platform names.
+pub const COMMON_CLOUDS: &[&str] = &[
+    "AWS",
+    "Azure",
+    "Google Cloud",
+    "GCP",
+    "Oracle Cloud",
+    "OCI",
+    "IBM Cloud",
+    "Alibaba Cloud",
+];
+/// Compliance regimes clients commonly name, besides the playbook's.
+pub const COMMON_REGIMES: &[&str] = &[
+    "HIPAA",
+    "HITRUST",
+    "GDPR",
+    "UK GDPR",
+    "FedRAMP",
+    "StateRAMP",
+    "SOC 1",
+    "SOC 2",
+    "ISO 27001",
+    "ISO 27017",
+    "ISO 27018",
+    "ISO 27701",
+    "ISO 42001",
+    "PCI DSS",
+    "CCPA",
+    "CPRA",
+    "GLBA",
+    "SOX",
+    "FERPA",
+    "COPPA",
+    "NIS2",
+    "DORA",
+    "EU AI Act",
+    "CJIS",
+    "ITAR",
+    "CMMC",
+    "NIST 800-53",
+    "NIST 800-171",
+    "IRAP",
+    "C5",
+    "ENS",
+    "TISAX",
+    "LGPD",
+    "PIPEDA",
+    "APPI",
+    "PDPA",
+    "PIPL",
+];
+/// Data-residency regions clients commonly name, besides the playbook's.
+pub const COMMON_RESIDENCY: &[&str] = &[
+    "eu", "eea", "us", "uk", "ch", "ca", "au", "nz", "jp", "kr", "sg", "in", "br", "de", "fr",
+    "apac", "emea", "latam", "global",
+];
+
+/// What `termwatch check` looks at beyond the file's own rules. The
+/// callbacks keep the webhook guard and secret resolution in their stage.
+pub struct CheckOptions<'a> {
+    pub known: &'a KnownNames,
+    /// Why a webhook target would be refused, if it would.
+    pub webhook_target: &'a dyn Fn(&url::Url) -> Result<(), String>,
+    /// Why a secret reference cannot be read; `None` skips the check
+    /// (`check --no-secrets`, for a configuration away from its secrets).
+    pub secret: Option<&'a SecretCheck>,
+}
+
+/// Why a secret reference (`env:NAME`, `file:PATH`) cannot be read.
+pub type SecretCheck = dyn Fn(&str) -> Result<(), String>;
+
+/// Errors (exit 1) and warnings (worth a look, not wrong) from `check`.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+/// Every problem in the client directory, for `termwatch check`: what
+/// loading reports, then near-miss names, refused webhook targets and
+/// unreadable secrets.
+pub fn check_clients(dir: &Path, opts: &CheckOptions) -> Findings {
+    let mut out = Findings {
+        errors: validate_clients(dir),
+        warnings: Vec::new(),
+    };
+    let Ok(files) = client_files(dir) else {
+        return out;
+    };
+    for path in files {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        // A file that cannot be read as a client was reported above.
+        if let (Some(file), _) = crate::config::from_toml_all::<ClientFile>(&path, &text) {
+            lint(&path, &text, &file, opts, &mut out);
+        }
+    }
+    out
+}
+
+fn lint(path: &Path, text: &str, file: &ClientFile, opts: &CheckOptions, out: &mut Findings) {
+    let at = |s: &Spanned<String>| Some(line_of(text, s.span().start));
+    let k = opts.known;
+    let fields = [
+        ("vendor", "vendors", &file.vendors, &k.vendors),
+        ("cloud", "clouds", &file.clouds, &k.clouds),
+        ("platform", "platforms", &file.platforms, &k.platforms),
+        ("regime", "regimes", &file.regimes, &k.regimes),
+        ("residency", "residency", &file.residency, &k.residency),
+    ];
+    for (field, key, values, known) in fields {
+        for v in values {
+            let name = v.get_ref().trim();
+            match closest(name, known) {
+                Match::Known => {}
+                Match::NearMiss(suggestion) => out.errors.push(Problem::new(
+                    path,
+                    at(v),
+                    format!(
+                        "{field} {name}: did you mean {suggestion}? Names are matched exactly, so a misspelt one never matches an event; fix it in {key}"
+                    ),
+                )),
+                Match::Unknown => out.warnings.push(Problem::new(
+                    path,
+                    at(v),
+                    format!(
+                        "{field} {name} is not a name termwatch knows; if it is right, events must name it exactly so (add a vendor under [[extract.organisations]] in termwatch.toml)"
+                    ),
+                )),
+            }
+        }
+    }
+    for w in &file.webhooks {
+        if let Ok(url) = url::Url::parse(w.url.get_ref().trim())
+            && let Err(why) = (opts.webhook_target)(&url)
+        {
+            out.errors.push(Problem::new(path, at(&w.url), why));
+        }
+        if let (Some(check), Some(s)) = (opts.secret, &w.secret_ref)
+            && is_secret_ref(s.get_ref().trim())
+            && let Err(why) = check(s.get_ref().trim())
+        {
+            out.errors.push(Problem::new(
+                path,
+                at(s),
+                format!("webhook secret_ref: {why}"),
+            ));
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Match<'a> {
+    Known,
+    NearMiss(&'a str),
+    Unknown,
+}
+
+/// `name` against `known`, ignoring case: known, a near miss (a typo or
+/// two, by optimal string alignment distance), or neither.
+fn closest<'a>(name: &str, known: &'a [String]) -> Match<'a> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for k in known {
+        let kl = k.to_lowercase();
+        if kl == lower {
+            return Match::Known;
+        }
+        let d = strsim::osa_distance(&lower, &kl);
+        if best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, k));
+        }
+    }
+    // Short names are near everything: "IBM" is one letter from "AMD".
+    let allowed = match lower.chars().count() {
+        0..=3 => 0,
+        4..=6 => 1,
+        _ => 2,
+    };
+    match best {
+        Some((d, k)) if d <= allowed => Match::NearMiss(k),
+        _ => Match::Unknown,
+    }
 }
 
 #[cfg(test)]
@@ -482,5 +688,76 @@ send_time = "09:00"
         ] {
             assert!(!is_email(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn check_catches_typos_near_miss_vendor_is_an_error_unknown_a_warning() {
+        let known: Vec<String> = ["Microsoft", "OpenAI", "Amazon", "IBM", "AMD"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(closest("Microsfot", &known), Match::NearMiss("Microsoft"));
+        assert_eq!(closest("openai", &known), Match::Known);
+        assert_eq!(closest("Nimbus Labs", &known), Match::Unknown);
+        assert_eq!(
+            closest("IBN", &known),
+            Match::Unknown,
+            "short names need an exact match"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{GOOD}vendors = [\"Microsfot\", \"Nimbus Labs\"]\n[[webhooks]]\nurl = \"http://10.0.0.7/h\"\nsecret_ref = \"env:TW_TEST_UNSET_HOOK\"\n"
+        );
+        std::fs::write(dir.path().join("acme.toml"), text).unwrap();
+        let names = KnownNames {
+            vendors: known,
+            ..KnownNames::default()
+        };
+        let refuse = |u: &url::Url| Err(format!("refused {}", u.host_str().unwrap_or("")));
+        let missing = |r: &str| Err(format!("{r} is not set"));
+        let f = check_clients(
+            dir.path(),
+            &CheckOptions {
+                known: &names,
+                webhook_target: &refuse,
+                secret: Some(&missing),
+            },
+        );
+        let errors: Vec<String> = f.errors.iter().map(|p| p.to_string()).collect();
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(
+            errors[0].contains("line 10: vendor Microsfot: did you mean Microsoft?"),
+            "{errors:#?}"
+        );
+        assert!(errors[1].contains("refused 10.0.0.7"), "{errors:#?}");
+        assert!(errors[2].contains("TW_TEST_UNSET_HOOK"), "{errors:#?}");
+        assert_eq!(f.warnings.len(), 1);
+        assert!(
+            f.warnings[0].message.contains("Nimbus Labs"),
+            "{:?}",
+            f.warnings
+        );
+
+        // --no-secrets skips only the secret.
+        let f = check_clients(
+            dir.path(),
+            &CheckOptions {
+                known: &names,
+                webhook_target: &refuse,
+                secret: None,
+            },
+        );
+        assert_eq!(f.errors.len(), 2, "{:?}", f.errors);
+    }
+
+    #[test]
+    fn check_reports_every_problem_in_a_client_file_at_once() {
+        let text =
+            format!("{GOOD}colour = \"red\"\nsize = 3\n").replace("Europe/Paris", "Mars/Olympus");
+        let err = parse_client(Path::new("a.toml"), &text).unwrap_err();
+        let lines: Vec<_> = err.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [Some(10), Some(11), Some(6)], "{err:#?}");
+        assert!(err[0].message.contains("colour"), "{}", err[0]);
+        assert!(err[1].message.contains("size"), "{}", err[1]);
     }
 }

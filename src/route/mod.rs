@@ -15,7 +15,11 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ClientProfile, Event};
 
 pub use actions::{actions_for, due_date, parse_loose_date, rule_matches};
-pub use clients::{is_email, is_secret_ref, load_clients, parse_client, validate_clients};
+pub use clients::{
+    COMMON_CLOUDS, COMMON_REGIMES, COMMON_RESIDENCY, CheckOptions, Findings, KnownNames,
+    SecretCheck, check_clients, is_email, is_secret_ref, load_clients, parse_client,
+    validate_clients,
+};
 pub use playbook::{
     Anchor, CompiledRule, DEFAULT_PLAYBOOK, Due, Error, Playbook, Rule, Uses, load_playbook,
     parse_due, validate_playbook,
