@@ -146,8 +146,9 @@ allow_private_targets = true
             sent.difference(&got).collect::<Vec<_>>()
         );
         may_repeat.extend(got.difference(&sent).cloned());
-        // Past the killed worker's leases.
-        tokio::time::sleep(Duration::from_millis(2100)).await;
+        // Past the killed worker's leases: lease_secs plus the 2 s of clock
+        // slack every claim carries.
+        tokio::time::sleep(Duration::from_millis(4100)).await;
     }
 
     let mut child = spawn(&config, &data);

@@ -138,25 +138,27 @@ async fn channel(
     let mut summary = Summary::default();
     let mut claiming = true;
     let mut grace_ends: Option<Instant> = None;
+    // A claim runs beside the sends in flight, never instead of them: a send
+    // left unpolled could hold one of the pool's connections the claim
+    // waits for. Once started it is never dropped half-way, since its rows
+    // are claimed as soon as its statement runs.
+    let mut claim: Option<futures_util::future::BoxFuture<'_, store::Result<Vec<Claimed>>>> = None;
     loop {
         if claiming && *shutdown.borrow() {
             claiming = false;
         }
-        while claiming && in_flight.len() < concurrency {
+        if claim.is_none() && claiming && in_flight.len() < concurrency {
             let free = (concurrency - in_flight.len()) as i64;
-            let claimed =
-                deliveries::claim_due(store, channel, clock.pass_start, clock.now(), lease, free)
-                    .await?;
-            if claimed.is_empty() {
-                claiming = false;
-            }
-            for c in claimed {
-                let token = c.delivery.claim_token.clone().unwrap_or_default();
-                held.insert(c.delivery.id.clone(), token);
-                in_flight.push(one(store, deliverer, config, c, clock));
-            }
+            claim = Some(Box::pin(deliveries::claim_due(
+                store,
+                channel,
+                clock.pass_start,
+                clock.now(),
+                lease,
+                free,
+            )));
         }
-        if in_flight.is_empty() {
+        if in_flight.is_empty() && claim.is_none() {
             return Ok(summary);
         }
         if !claiming && grace_ends.is_none() && *shutdown.borrow() {
@@ -168,8 +170,31 @@ async fn channel(
                 None => std::future::pending().await,
             }
         };
+        let claimed = async {
+            match claim.as_mut() {
+                Some(c) => c.await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            done = in_flight.next() => {
+            claimed = claimed => {
+                claim = None;
+                let claimed = claimed?;
+                if claimed.is_empty() {
+                    claiming = false;
+                }
+                for c in claimed {
+                    let token = c.delivery.claim_token.clone().unwrap_or_default();
+                    if claiming {
+                        held.insert(c.delivery.id.clone(), token);
+                        in_flight.push(one(store, deliverer, config, c, clock));
+                    } else {
+                        // Shutdown began while this claim ran: not sent.
+                        deliveries::release(store, &c.delivery.id, &token).await?;
+                    }
+                }
+            }
+            done = in_flight.next(), if !in_flight.is_empty() => {
                 if let Some((id, r)) = done {
                     held.remove(&id);
                     summary.add(r?);
