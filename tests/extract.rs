@@ -553,3 +553,46 @@ fn filler_without_triggers_yields_nothing_and_a_late_trigger_is_still_read() {
     assert_eq!(rs.payee.as_deref(), Some("Tessellate AI"));
     assert_eq!(rs.status, Status::Ended);
 }
+
+/// Issue 11: thousands of names after one trigger sentence took time that
+/// grew with the square of their number. The result must be the one change
+/// the trigger sentence states, whatever follows (the time is shown by
+/// `cargo bench --bench extract`, not asserted here).
+#[test]
+fn quadratic_name_scan_many_names_after_a_trigger_give_the_one_change() {
+    let mut text = String::from("Kestrel Labs will license its models to Harbor Cloud.\n\n");
+    let unit = "Microsoft and Acme Corp, ";
+    text.push_str(&unit.repeat((1 << 20) / unit.len()));
+    let x = run(&text);
+    let lic = of_kind(&x, ChangeKind::License);
+    assert_eq!(lic.len(), 1, "{:#?}", x.changes);
+    assert_eq!(lic[0].licensor.as_deref(), Some("Kestrel Labs"));
+    assert_eq!(lic[0].licensee.as_deref(), Some("Harbor Cloud"));
+    assert_eq!(x.changes.len(), 1, "{:#?}", x.changes);
+    assert!(x.cut.is_none());
+}
+
+/// Text over the extraction limit is cut at a paragraph boundary and said
+/// to be cut; what stands before the cut is still read.
+#[test]
+fn text_over_the_extraction_limit_is_cut_at_a_paragraph_not_dropped() {
+    let mut text = String::from("Kestrel Labs will license its models to Harbor Cloud.\n\n");
+    let para = "Nothing in this paragraph is news for anyone at all.\n\n";
+    while text.len() <= extract::MAX_TEXT_BYTES + 1000 {
+        text.push_str(para);
+    }
+    let x = run(&text);
+    let cut = x.cut.expect("the cut is reported");
+    assert_eq!(cut.total_bytes, text.len());
+    assert!(cut.read_bytes <= extract::MAX_TEXT_BYTES);
+    assert!(
+        text[..cut.read_bytes].ends_with("\n\n"),
+        "cut at a paragraph"
+    );
+    assert_eq!(
+        of_kind(&x, ChangeKind::License).len(),
+        1,
+        "{:#?}",
+        x.changes
+    );
+}

@@ -32,6 +32,10 @@ pub enum Cue {
     Anaphor,
     /// A comparison ("cheaper than"): not a change of price.
     Comparison,
+    /// "not", "never": negates a trigger a few words after it, in the same clause.
+    Negation,
+    /// "until now", "previously": what follows describes the state before the news.
+    Before,
 }
 
 use ChangeKind as K;
@@ -436,6 +440,40 @@ const ENTRIES: &[(&str, Cue)] = &[
     ("other major cloud*", MultiCloud),
     ("rival cloud*", MultiCloud),
     ("other hyperscalers", MultiCloud),
+    // negation (scope: a few words, see `analyse::negated`)
+    ("not", Negation),
+    ("never", Negation),
+    ("won't", Negation),
+    ("isn't", Negation),
+    ("aren't", Negation),
+    ("wasn't", Negation),
+    ("weren't", Negation),
+    ("doesn't", Negation),
+    ("don't", Negation),
+    ("didn't", Negation),
+    ("hasn't", Negation),
+    ("haven't", Negation),
+    ("cannot", Negation),
+    ("can't", Negation),
+    ("neither", Negation),
+    ("nor", Negation),
+    ("without", Negation),
+    // the state before the news ("Until now, X was sold only through Y")
+    ("until now", Before),
+    ("up to now", Before),
+    ("up until now", Before),
+    ("until recently", Before),
+    ("until today", Before),
+    ("until this week", Before),
+    ("until this month", Before),
+    ("previously", Before),
+    ("formerly", Before),
+    ("prior to this", Before),
+    ("prior to today", Before),
+    ("before today", Before),
+    ("before this", Before),
+    ("had been", Before),
+    ("had previously", Before),
     // anaphora
     ("the partnership", Anaphor),
     ("the agreement", Anaphor),
@@ -454,6 +492,7 @@ const ENTRIES: &[(&str, Cue)] = &[
 #[derive(Debug, Clone, Copy)]
 pub struct Hit {
     pub start: usize,
+    pub end: usize,
     pub cue: Cue,
 }
 
@@ -506,6 +545,7 @@ impl Lexicon {
             for c in cues {
                 out.push(Hit {
                     start: m.start(),
+                    end: m.end(),
                     cue: *c,
                 });
             }
