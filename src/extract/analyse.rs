@@ -546,6 +546,24 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 emit(change, explicit);
             }
             ChangeKind::Investment => {
+                // "enterprises already invested in Foundry": committed, not funded.
+                let word_before = t.lower[c.start..trig].split_whitespace().next_back();
+                if !has_money
+                    && matches!(
+                        word_before,
+                        Some(
+                            "already"
+                                | "deeply"
+                                | "heavily"
+                                | "fully"
+                                | "emotionally"
+                                | "are"
+                                | "were"
+                        )
+                    )
+                {
+                    continue;
+                }
                 let target = orgs_all
                     .iter()
                     .find(|o| {
@@ -564,7 +582,8 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     .or_else(|| input.prev_target.clone());
                 let Some(target) = target else {
                     let mut parties = party_names(&ments, |_| true);
-                    if fill_parties(a, &mut parties, input, &cues, explicit) {
+                    // A heading names both sides or is a link to another story.
+                    if !input.is_heading && fill_parties(a, &mut parties, input, &cues, explicit) {
                         change.parties = parties;
                         emit(change, explicit);
                     }
@@ -578,6 +597,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     }
                 }
                 if investors.is_empty()
+                    && !input.is_heading
                     && let Some(x) = other_party(a, &target)
                 {
                     investors.push(x);

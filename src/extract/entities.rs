@@ -345,6 +345,28 @@ static POSSESSIVE_LIST_RE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// First words of capitalised-plus-number phrases that are not products.
 const NOT_PRODUCT_START: &[&str] = &[
+    // currency codes before an amount ("USD 1.10", "KRW 18")
+    "USD",
+    "EUR",
+    "GBP",
+    "JPY",
+    "KRW",
+    "CNY",
+    "RMB",
+    "INR",
+    "CAD",
+    "AUD",
+    "CHF",
+    "SGD",
+    "BRL",
+    "AED",
+    "SAR",
+    "MXN",
+    "SEK",
+    "NOK",
+    "DKK",
+    "HKD",
+    "TWD",
     "January",
     "February",
     "March",
@@ -732,6 +754,39 @@ const TITLE_VERBS: &[&str] = &[
     "Picks",
     "Selects",
     "Will",
+    // base forms after a plural subject ("Amazon and Halcyon Labs Rework ...")
+    "Sign",
+    "Partner",
+    "Announce",
+    "Ink",
+    "Tap",
+    "Join",
+    "License",
+    "Agree",
+    "Team",
+    "Strike",
+    "End",
+    "Expand",
+    "Extend",
+    "Launch",
+    "Rework",
+    "Reworks",
+    "Renegotiate",
+    "Renegotiates",
+    "Amend",
+    "Amends",
+    "Restructure",
+    "Restructures",
+    "Renew",
+    "Renews",
+    "Deepen",
+    "Deepens",
+    "Unveil",
+    "Unveils",
+    "Widen",
+    "Widens",
+    "Scrap",
+    "Scraps",
 ];
 
 /// Capitalised words that start sentences or headings, never names.
@@ -836,6 +891,14 @@ const NOT_NAME: &[&str] = &[
     "Investment",
     "Money",
     "Models",
+    "Parent",
+];
+
+/// Words that never stand inside an organisation's name (title case
+/// capitalises them).
+const MID_FUNCTION: &[&str] = &[
+    "The", "Their", "Its", "Our", "His", "Her", "And", "With", "To", "For", "In", "On", "At",
+    "From", "By", "A", "An", "As", "Into", "Over", "After", "Before", "Amid", "Is", "Are", "Will",
 ];
 
 /// Legal forms written after a comma or with "Co.", which the capitalised
@@ -906,6 +969,23 @@ pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: 
         {
             e = i;
             title_verb = true;
+        }
+        // "Halcyon Labs Rework Their AI Pact": in a title-case run a function
+        // word ends the name, which then ends at its last suffix word.
+        if let Some(i) = norm[s..e]
+            .match_indices(' ')
+            .map(|(i, _)| s + i)
+            .find(|&i| MID_FUNCTION.contains(&next_word(norm, i + 1)))
+        {
+            e = i;
+            if let Some(j) = norm[s..e]
+                .match_indices(' ')
+                .map(|(j, _)| s + j)
+                .filter(|&j| ORG_SUFFIXES.contains(&next_word(norm, j + 1)))
+                .last()
+            {
+                e = j + 1 + next_word(norm, j + 1).len();
+            }
         }
         let text = &norm[s..e];
         let words: Vec<&str> = text.split(' ').collect();
