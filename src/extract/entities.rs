@@ -981,8 +981,7 @@ pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: 
             if let Some(j) = norm[s..e]
                 .match_indices(' ')
                 .map(|(j, _)| s + j)
-                .filter(|&j| ORG_SUFFIXES.contains(&next_word(norm, j + 1)))
-                .last()
+                .rfind(|&j| ORG_SUFFIXES.contains(&next_word(norm, j + 1)))
             {
                 e = j + 1 + next_word(norm, j + 1).len();
             }
