@@ -166,7 +166,7 @@ fn store_round_trip(n: usize) {
                     .filter(|r| r.denial)
                     .map(|r| r.change.clone())
                     .collect(),
-                conflicts: Vec::new(),
+                ..Extraction::default()
             };
             changes::save_extractions(&store, &[(rev, ex)], r.published)
                 .await

@@ -132,4 +132,34 @@ fn main() {
         per_cpu(one.text.len() as f64 / 1e6, c0),
         x.changes.len()
     );
+
+    adversarial(&engine);
+}
+
+/// Many names after one trigger sentence: any scan over every mention per
+/// name shows here as time growing with the square of the size (issue 11).
+/// The figures should double with the size, MB/s staying level.
+fn adversarial(engine: &Engine) {
+    const LEAD: &str = "Kestrel Labs will license its models to Harbor Cloud.\n\n";
+    const UNIT: &str = "Microsoft and Acme Corp, ";
+    for size in [512 << 10, 1 << 20, 2 << 20, 4 << 20] {
+        let mut text = String::with_capacity(size + LEAD.len());
+        text.push_str(LEAD);
+        while text.len() < size {
+            text.push_str(UNIT);
+        }
+        let one = article(text);
+        let c0 = cpu_secs();
+        let t = Instant::now();
+        let x = extract_with(engine, &one);
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "adversarial names: {:.1} MB in {:.3} s = {:.1} MB/s wall, {} ({} changes)",
+            one.text.len() as f64 / 1e6,
+            secs,
+            one.text.len() as f64 / 1e6 / secs,
+            per_cpu(one.text.len() as f64 / 1e6, c0),
+            x.changes.len()
+        );
+    }
 }

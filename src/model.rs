@@ -234,6 +234,36 @@ pub struct Extraction {
     /// dispute instead of silently keeping one side.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<TermChange>,
+    /// Sentences with a strong trigger and a name from which no complete
+    /// change came out: for a person to review, never counted as changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<Signal>,
+    /// Set when the article's text was longer than extraction reads and was
+    /// cut (at a paragraph or sentence boundary): the bytes read, of how many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<TextCut>,
+}
+
+/// An article text cut to the extraction limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextCut {
+    pub read_bytes: usize,
+    pub total_bytes: usize,
+}
+
+/// A possible change the rules could not complete (see `Extraction::signals`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// The kind its trigger suggests.
+    pub kind: ChangeKind,
+    /// The sentence, verbatim.
+    pub evidence: String,
+    pub span: Span,
+    /// Organisations and products the sentence names.
+    pub names: Vec<String>,
+    /// What a change of that kind needed and the sentence did not give
+    /// ("a second party", "a product", "a platform").
+    pub missing: String,
 }
 
 /// One term change as reported by one stored article revision: correlate's input.

@@ -378,6 +378,7 @@ fn command_prints_the_spec_json_shape() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(v["signals"].is_array(), "signals beside changes: {v}");
     let c = &v["changes"][0];
     assert_eq!(c["kind"], "compute_commitment");
     for field in [
@@ -554,4 +555,155 @@ fn filler_without_triggers_yields_nothing_and_a_late_trigger_is_still_read() {
     assert_eq!(rs.payer.as_deref(), Some("Marrow Systems"));
     assert_eq!(rs.payee.as_deref(), Some("Tessellate AI"));
     assert_eq!(rs.status, Status::Ended);
+}
+
+/// Issue 11: thousands of names after one trigger sentence took time that
+/// grew with the square of their number. The result must be the one change
+/// the trigger sentence states, whatever follows (the time is shown by
+/// `cargo bench --bench extract`, not asserted here).
+#[test]
+fn quadratic_name_scan_many_names_after_a_trigger_give_the_one_change() {
+    let mut text = String::from("Kestrel Labs will license its models to Harbor Cloud.\n\n");
+    let unit = "Microsoft and Acme Corp, ";
+    text.push_str(&unit.repeat((1 << 20) / unit.len()));
+    let x = run(&text);
+    let lic = of_kind(&x, ChangeKind::License);
+    assert_eq!(lic.len(), 1, "{:#?}", x.changes);
+    assert_eq!(lic[0].licensor.as_deref(), Some("Kestrel Labs"));
+    assert_eq!(lic[0].licensee.as_deref(), Some("Harbor Cloud"));
+    assert_eq!(x.changes.len(), 1, "{:#?}", x.changes);
+    assert!(x.cut.is_none());
+}
+
+/// Text over the extraction limit is cut at a paragraph boundary and said
+/// to be cut; what stands before the cut is still read.
+#[test]
+fn text_over_the_extraction_limit_is_cut_at_a_paragraph_not_dropped() {
+    let mut text = String::from("Kestrel Labs will license its models to Harbor Cloud.\n\n");
+    let para = "Nothing in this paragraph is news for anyone at all.\n\n";
+    while text.len() <= extract::MAX_TEXT_BYTES + 1000 {
+        text.push_str(para);
+    }
+    let x = run(&text);
+    let cut = x.cut.expect("the cut is reported");
+    assert_eq!(cut.total_bytes, text.len());
+    assert!(cut.read_bytes <= extract::MAX_TEXT_BYTES);
+    assert!(
+        text[..cut.read_bytes].ends_with("\n\n"),
+        "cut at a paragraph"
+    );
+    assert_eq!(
+        of_kind(&x, ChangeKind::License).len(),
+        1,
+        "{:#?}",
+        x.changes
+    );
+}
+
+/// Issue 12's safety net: a strong trigger and a name but no complete
+/// change gives a signal (kind guess, the sentence verbatim with its
+/// offsets, what was missing), never a change.
+#[test]
+fn incomplete_change_with_a_strong_trigger_is_a_signal_not_a_change() {
+    let text =
+        "Talvik Labs news\n\nTalvik Labs announced an exclusive arrangement for its Orca models.";
+    let x = run(text);
+    assert!(x.changes.is_empty(), "{:#?}", x.changes);
+    let s = x
+        .signals
+        .iter()
+        .find(|s| s.kind == ChangeKind::Exclusivity)
+        .unwrap_or_else(|| panic!("an exclusivity signal: {:#?}", x.signals));
+    assert_eq!(s.missing, "a second party");
+    assert!(s.names.contains(&"Talvik Labs".to_string()), "{s:?}");
+    let cut: String = text
+        .chars()
+        .skip(s.span.start)
+        .take(s.span.end - s.span.start)
+        .collect();
+    assert_eq!(cut, s.evidence);
+    assert!(s.evidence.starts_with("Talvik Labs announced"), "{s:?}");
+}
+
+/// A sentence that did give its change is no signal.
+#[test]
+fn a_complete_change_gives_no_signal() {
+    let x = run("Talvik Labs has granted Morrow Cloud a licence to its Orca models.");
+    assert_eq!(
+        of_kind(&x, ChangeKind::License).len(),
+        1,
+        "{:#?}",
+        x.changes
+    );
+    assert!(x.signals.is_empty(), "{:#?}", x.signals);
+}
+
+/// Issue 12: "will not be exclusive to Oracle" gave `exclusivity started`.
+#[test]
+fn negated_exclusivity_is_not_an_exclusivity_start() {
+    let x = run("Pelican Labs said its Gannet models will not be exclusive to Moorland Cloud.");
+    assert!(
+        of_kind(&x, ChangeKind::Exclusivity).is_empty(),
+        "{:#?}",
+        x.changes
+    );
+    // Widening, not negating: "not only" leaves the trigger standing.
+    let x = run(
+        "Moorland Cloud is not only the exclusive host of Pelican Labs models but also their reseller.",
+    );
+    assert_eq!(
+        of_kind(&x, ChangeKind::Exclusivity).len(),
+        1,
+        "{:#?}",
+        x.changes
+    );
+}
+
+/// Issue 12: "Until now, Gemini models were offered exclusively through
+/// Vertex AI" gave a new exclusivity; it is the state before the news.
+#[test]
+fn until_now_exclusivity_is_history_and_the_change_follows() {
+    let x = run(
+        "Until now, Pelican Labs models were sold exclusively through Moorland Cloud, but starting today Pelican Gannet 2 is available on Vertex AI.",
+    );
+    assert!(
+        of_kind(&x, ChangeKind::Exclusivity).is_empty(),
+        "{:#?}",
+        x.changes
+    );
+    let av = of_kind(&x, ChangeKind::Availability);
+    assert_eq!(av.len(), 1, "{:#?}", x.changes);
+    assert_eq!(av[0].platform.as_deref(), Some("Vertex AI"));
+}
+
+/// Issue 12: "a 20% reduction from Llama 4 pricing" gave a pricing change
+/// for Llama 4.
+#[test]
+fn price_comparison_object_is_not_a_price_change() {
+    let x = run(
+        "Gannet 3 on Vertex AI now costs $0.20 per million input tokens, a 30% reduction from Gannet 2 pricing.",
+    );
+    let p = of_kind(&x, ChangeKind::Pricing);
+    assert_eq!(p.len(), 1, "{:#?}", x.changes);
+    assert_eq!(p[0].product.as_deref(), Some("Gannet 3"));
+}
+
+/// Issue 12: an organisation introduced in full and then called by a short
+/// name is one party, named in full (corpus README rule 7).
+#[test]
+fn short_name_is_the_party_named_in_full_first() {
+    let x = run(
+        "Pelican Robotics Systems signs with Moorland Cloud\n\nPelican Robotics Systems and Moorland Cloud announced a partnership on Tuesday.\n\nPelican will license its control models to Moorland Cloud through 2031.",
+    );
+    let lic = of_kind(&x, ChangeKind::License);
+    assert_eq!(lic.len(), 1, "{:#?}", x.changes);
+    assert_eq!(lic[0].licensor.as_deref(), Some("Pelican Robotics Systems"));
+    assert_eq!(lic[0].licensee.as_deref(), Some("Moorland Cloud"));
+    assert!(
+        x.changes
+            .iter()
+            .all(|c| c.parties.iter().all(|p| p != "Pelican")),
+        "{:#?}",
+        x.changes
+    );
 }

@@ -340,3 +340,50 @@ async fn events_json_has_what_clients_cite_and_filters_work() {
         "{table}"
     );
 }
+
+/// Issue 12: signals are stored with the revision they were read from and
+/// listed by `termwatch signals`, as a table and as JSON, filtered by date.
+#[test]
+fn ingested_article_signals_are_stored_and_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("talvik.txt");
+    std::fs::write(
+        &file,
+        "Talvik Labs news\n\nTalvik Labs announced an exclusive arrangement for its Orca models.\n",
+    )
+    .unwrap();
+    stdout(
+        termwatch(dir.path())
+            .args(["ingest", "--trust", "vendor", "--published", "2026-03-02"])
+            .arg(&file),
+    );
+
+    let table = stdout(termwatch(dir.path()).arg("signals"));
+    assert!(table.contains("exclusivity"), "{table}");
+    assert!(table.contains("a second party"), "{table}");
+    assert!(table.contains("talvik.txt"), "{table}");
+
+    let json = stdout(termwatch(dir.path()).args(["signals", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let list = v["signals"].as_array().expect("signals array");
+    assert_eq!(list.len(), 1, "{json}");
+    let s = &list[0];
+    assert_eq!(s["kind"], "exclusivity");
+    assert_eq!(s["missing"], "a second party");
+    assert_eq!(
+        s["evidence"],
+        "Talvik Labs announced an exclusive arrangement for its Orca models."
+    );
+    assert!(s["url"].as_str().unwrap().ends_with("talvik.txt"), "{json}");
+
+    // Extracted today: a date after today filters it out.
+    let later = stdout(termwatch(dir.path()).args(["signals", "--json", "--since", "2999-01-01"]));
+    let v: serde_json::Value = serde_json::from_str(&later).expect("json");
+    assert!(v["signals"].as_array().unwrap().is_empty(), "{later}");
+
+    // Ingesting the same file again does not double them.
+    stdout(termwatch(dir.path()).args(["ingest"]).arg(&file));
+    let again = stdout(termwatch(dir.path()).args(["signals", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&again).expect("json");
+    assert_eq!(v["signals"].as_array().unwrap().len(), 1, "{again}");
+}

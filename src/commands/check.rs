@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use super::Context;
 use crate::config::{Config, Problem};
-use crate::deliver::guard::Guard;
+use crate::guard::Guard;
 use crate::route::{self, KnownNames};
 
 #[derive(Debug, clap::Args)]
@@ -54,10 +54,8 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let clients_dir = &ctx.paths.clients_dir;
     let clients = if clients_dir.is_dir() {
         let known = known_names(config);
-        let guard = Guard {
-            allow_private_targets: config.deliver.webhook.allow_private_targets,
-        };
-        let target = |url: &url::Url| webhook_refusal(guard, url);
+        let guard = Guard::webhook(config.deliver.webhook.allow_private_targets);
+        let target = |url: &url::Url| webhook_refusal(&guard, url);
         let secret = |r: &str| resolvable(r);
         let found = route::check_clients(
             clients_dir,
@@ -148,7 +146,7 @@ fn deliver_section(ctx: &Context, config_file: &Path, secrets: bool) -> Vec<Prob
 
 /// Why the webhook guard would refuse `url`, judged without DNS: the
 /// scheme, IP literals, and `localhost` (which always means loopback).
-fn webhook_refusal(guard: Guard, url: &url::Url) -> Result<(), String> {
+fn webhook_refusal(guard: &Guard, url: &url::Url) -> Result<(), String> {
     guard.check_url(url).map_err(|r| r.to_string())?;
     match url.host() {
         Some(url::Host::Domain(d))

@@ -63,7 +63,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints to stdout; a reader that stops early (`| head`) is not an error.
-fn write_out(text: &str) -> anyhow::Result<()> {
+pub(super) fn write_out(text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

@@ -1,5 +1,6 @@
 //! `termwatch extract [--json] FILE|URL|-`: run the extract stage on one
-//! article and print its term changes, as a table or as the spec's JSON.
+//! article and print its term changes, as a table or as the spec's JSON
+//! (with the signals, possible changes for review, beside them).
 
 use std::io::Read as _;
 use std::path::Path;
@@ -47,14 +48,30 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         to_article(&raw, &name, args.trust)
     };
     let extraction = crate::extract::extract(&article, &ctx.config.extract);
+    if let Some(cut) = extraction.cut {
+        eprintln!(
+            "note: the text is {} bytes; extraction read the first {} (the limit is {} bytes)",
+            cut.total_bytes,
+            cut.read_bytes,
+            crate::extract::MAX_TEXT_BYTES
+        );
+    }
     if args.json {
-        let out = serde_json::json!({ "changes": extraction.changes });
+        // Signals sit beside the changes: possible changes for review, never scored.
+        let out = serde_json::json!({
+            "changes": extraction.changes,
+            "signals": extraction.signals,
+        });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!("{}", table(&extraction.changes));
         if !extraction.denials.is_empty() {
             println!("\nDenials (statements that a term did not change):");
             print!("{}", table(&extraction.denials));
+        }
+        if !extraction.signals.is_empty() {
+            println!("\nSignals (possible changes to review; a slot was missing):");
+            print!("{}", super::signals::table(&extraction.signals));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -21,6 +21,7 @@ mod extract;
 mod import_opml;
 mod ingest;
 mod run;
+mod signals;
 mod sources;
 
 /// Watch AI and cloud vendors for partnership-term changes and tell each
@@ -66,6 +67,8 @@ pub enum Command {
     Ingest(ingest::Args),
     /// List correlated events.
     Events(events::Args),
+    /// List possible changes the extractor could not complete, for review.
+    Signals(signals::Args),
     /// Digests: preview what a client would get.
     Digest(digest::Args),
     /// List deliveries, or retry a failed or dead one.
@@ -106,6 +109,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Extract(args) => extract::run(&ctx, args).await,
             Command::Ingest(args) => ingest::run(&ctx, args).await,
             Command::Events(args) => events::run(&ctx, args).await,
+            Command::Signals(args) => signals::run(&ctx, args).await,
             Command::Digest(args) => digest::run(&ctx, args).await,
             Command::Deliveries(args) => deliveries::run(&ctx, args).await,
             Command::Demo(args) => demo::run(&ctx, args).await,

@@ -92,6 +92,8 @@ pub(super) struct Cues {
     commit: bool,
     anaphor: bool,
     comparison: bool,
+    /// Where each negator ends.
+    negations: Vec<usize>,
 }
 
 pub(super) fn gather(hits: &[Hit]) -> Cues {
@@ -107,6 +109,7 @@ pub(super) fn gather(hits: &[Hit]) -> Cues {
         commit: false,
         anaphor: false,
         comparison: false,
+        negations: Vec::new(),
     };
     for h in hits {
         match h.cue {
@@ -121,6 +124,8 @@ pub(super) fn gather(hits: &[Hit]) -> Cues {
             Cue::Commit => c.commit = true,
             Cue::Anaphor => c.anaphor = true,
             Cue::Comparison => c.comparison = true,
+            Cue::Negation => c.negations.push(h.end),
+            Cue::Before => {}
         }
     }
     c
@@ -210,9 +215,19 @@ pub struct ClauseIn<'c> {
     pub sentence_has_revenue: bool,
 }
 
+/// A strong trigger and a name from which no change came out (bytes in `norm`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalCand {
+    pub kind: ChangeKind,
+    pub norm_span: (usize, usize),
+    pub names: Vec<String>,
+    pub missing: &'static str,
+}
+
 /// The result of one clause: candidates plus what later clauses inherit.
 pub struct ClauseOut {
     pub candidates: Vec<Candidate>,
+    pub signals: Vec<SignalCand>,
     pub platforms: Vec<Platform>,
     pub target: Option<String>,
 }
@@ -222,6 +237,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     let t = a.t;
     let mut out = ClauseOut {
         candidates: Vec::new(),
+        signals: Vec::new(),
         platforms: Vec::new(),
         target: None,
     };
@@ -275,7 +291,11 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         }
     }
     if cues.permission.is_some() && cues.multicloud {
-        add_kind(ChangeKind::Exclusivity, c.start, false);
+        add_kind(
+            ChangeKind::Exclusivity,
+            cues.permission.unwrap_or(c.start),
+            false,
+        );
     }
     for k in &head_kinds {
         // Weak head words ("Infrastructure") need their support in the clause too.
@@ -287,6 +307,29 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
             add_kind(*k, c.start, true);
         }
     }
+
+    // A negated trigger ("will not be exclusive to X") and the state before
+    // the news ("Until now, X was sold only through Y") state no change.
+    // "Until now," may stand in a clause of its own: the sentence up to here counts.
+    let before: Vec<usize> = slice(a.hits, input.evidence.0, c.end, |h| h.start)
+        .iter()
+        .filter(|h| h.cue == Cue::Before)
+        .map(|h| h.end)
+        .collect();
+    let mut negated_exclusive = false;
+    kinds.retain(|&(k, pos, from_head)| {
+        if from_head {
+            return true;
+        }
+        if before_the_news(&t.lower, &before, pos) {
+            return false;
+        }
+        if negated(&t.lower, &cues.negations, pos) {
+            negated_exclusive |= k == ChangeKind::Exclusivity;
+            return false;
+        }
+        true
+    });
 
     // Finding names and dates is most of a clause's cost; a clause whose
     // triggers all lacked support has no kind to find them for.
@@ -307,9 +350,21 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     super::entities::unknown_orgs(&t.norm, c.start, c.end, &ments, &mut extra);
     ments.extend(extra);
     ments.sort_by_key(|m| m.start);
-    short_names(a, c.start, c.end, &mut ments);
+    short_names(e, a, c.start, c.end, &mut ments);
     for m in ments.iter_mut() {
         canonical_product(a, m);
+    }
+    // A trigger word inside an organisation's name ("Kestrel Compute
+    // Systems", "Capacity Labs") is part of the name, not a statement.
+    let org_spans = super::entities::Spans::of(
+        ments
+            .iter()
+            .filter(|m| matches!(m.ent, Ent::Org(_)))
+            .map(|m| (m.start, m.end)),
+    );
+    kinds.retain(|k| k.2 || !org_spans.overlaps(k.1, k.1 + 1));
+    if kinds.is_empty() {
+        return out;
     }
 
     let trigger_positions: Vec<(ChangeKind, usize)> =
@@ -329,6 +384,11 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     // Dates are read once per clause, not once per kind.
     let until = dates::until(clause_text, a.ref_year);
     let effective = dates::effective(lower, clause_text, a.published);
+    let strong: Vec<ChangeKind> = kinds
+        .iter()
+        .filter(|k| !k.2 && cues.kinds.iter().any(|c| c.0 == k.0))
+        .map(|k| k.0)
+        .collect();
     for (kind, trig, from_head) in kinds {
         // "free to license", "frees Microsoft to invest": room granted, not a term.
         if let Some(p) = cues.permission
@@ -429,7 +489,11 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     },
                     _ => continue,
                 };
-                if cues.statuses.contains(&Status::NonExclusive) {
+                if negated_exclusive {
+                    // "a licence that will not be exclusive"
+                    change.status = Status::NonExclusive;
+                    change.exclusive = Some(false);
+                } else if cues.statuses.contains(&Status::NonExclusive) {
                     change.exclusive = Some(false);
                 } else if cues.kinds.iter().any(|k| k.0 == ChangeKind::Exclusivity) {
                     change.exclusive = Some(true);
@@ -482,6 +546,24 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 emit(change, explicit);
             }
             ChangeKind::Investment => {
+                // "enterprises already invested in Foundry": committed, not funded.
+                let word_before = t.lower[c.start..trig].split_whitespace().next_back();
+                if !has_money
+                    && matches!(
+                        word_before,
+                        Some(
+                            "already"
+                                | "deeply"
+                                | "heavily"
+                                | "fully"
+                                | "emotionally"
+                                | "are"
+                                | "were"
+                        )
+                    )
+                {
+                    continue;
+                }
                 let target = orgs_all
                     .iter()
                     .find(|o| {
@@ -500,7 +582,8 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     .or_else(|| input.prev_target.clone());
                 let Some(target) = target else {
                     let mut parties = party_names(&ments, |_| true);
-                    if fill_parties(a, &mut parties, input, &cues, explicit) {
+                    // A heading names both sides or is a link to another story.
+                    if !input.is_heading && fill_parties(a, &mut parties, input, &cues, explicit) {
                         change.parties = parties;
                         emit(change, explicit);
                     }
@@ -514,6 +597,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     }
                 }
                 if investors.is_empty()
+                    && !input.is_heading
                     && let Some(x) = other_party(a, &target)
                 {
                     investors.push(x);
@@ -528,7 +612,11 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 if kind == ChangeKind::Pricing && (cues.comparison || !(explicit || has_money)) {
                     continue;
                 }
-                let prods = products::products(&t.norm, c.end, &ments);
+                let mut prods = products::products(&t.norm, c.end, &ments);
+                if kind == ChangeKind::Pricing {
+                    // "a 20% reduction from Wren 4 pricing": the yardstick, not a change.
+                    prods.retain(|p| !comparison_object(&t.lower, c.start, p.start));
+                }
                 if prods.is_empty() {
                     continue;
                 }
@@ -600,7 +688,120 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         }
     }
     out.platforms = plats_here;
+    if !denial {
+        out.signals = signals(&strong, &ments, &out.candidates, evidence);
+    }
     out
+}
+
+/// Signals for the strong kinds of a clause that gave no change although
+/// it names someone or something: what a reviewer should look at, and the
+/// slot the rules could not fill.
+fn signals(
+    strong: &[ChangeKind],
+    ments: &[Mention],
+    cands: &[Candidate],
+    evidence: (usize, usize),
+) -> Vec<SignalCand> {
+    if ments.is_empty() {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = Vec::new();
+    for m in ments {
+        match &m.ent {
+            Ent::Product { name, .. } | Ent::Platform { name, .. } | Ent::Org(name) => {
+                push_unique(&mut names, name)
+            }
+        }
+    }
+    let has_product = ments.iter().any(|m| matches!(m.ent, Ent::Product { .. }));
+    let orgs = party_names(ments, |_| true).len();
+    strong
+        .iter()
+        .filter(|k| !cands.iter().any(|c| c.change.kind == **k))
+        .map(|&kind| {
+            let missing = match kind {
+                ChangeKind::Availability | ChangeKind::Pricing | ChangeKind::Deprecation => {
+                    if !has_product {
+                        "a product"
+                    } else if kind == ChangeKind::Pricing {
+                        "a platform or a stated price change"
+                    } else {
+                        "a platform"
+                    }
+                }
+                ChangeKind::License => "a licensor and a licensee",
+                ChangeKind::RevenueShare => "a payer and a payee",
+                _ if orgs < 2 => "a second party",
+                _ => "a stated change",
+            };
+            SignalCand {
+                kind,
+                norm_span: evidence,
+                names: names.clone(),
+                missing,
+            }
+        })
+        .collect()
+}
+
+/// "reduction from", "cheaper than", "compared with": what stands right
+/// after one of these is what a price is measured against.
+static COMPARISON_TAIL_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\b(?:reduction|decrease|drop|cut|discount|savings?|increase|rise|down|up|lower|higher|cheaper|less|more|below|above|off)\s+(?:from|over|on|than|versus|vs\.?|against|relative to|compared (?:with|to))|\b(?:than|versus|vs\.?|compared (?:with|to)|relative to|against))\s+(?:the\s+|its\s+|their\s+)?$")
+        .expect("static pattern is valid")
+});
+
+/// True when the product at `at` is the object of a price comparison.
+fn comparison_object(lower: &str, clause_start: usize, at: usize) -> bool {
+    // The marker is within a few words: a bounded window keeps this constant-time.
+    let from = super::text::floor_boundary(lower, at.saturating_sub(40)).max(clause_start);
+    COMPARISON_TAIL_RE.is_match(&lower[from..at])
+}
+
+/// Words a negator reaches forward: "will not be exclusive", "does not
+/// currently license", but not a trigger in a later phrase.
+const NEGATION_SCOPE_WORDS: usize = 3;
+
+/// True when a negator ends shortly before the trigger at `trig`, with no
+/// clause punctuation between ("not only" and "not just" widen, not negate).
+fn negated(lower: &str, negations: &[usize], trig: usize) -> bool {
+    negations.iter().any(|&n| {
+        if n > trig {
+            return false;
+        }
+        let gap = &lower[n..trig];
+        let first = gap.split_whitespace().next().unwrap_or("");
+        gap.split_whitespace().count() <= NEGATION_SCOPE_WORDS
+            && !gap.contains([',', ';', ':', '.'])
+            && !matches!(first, "only" | "just" | "merely" | "least")
+    })
+}
+
+/// Words that turn from the state before to the news ("Until now ..., but
+/// starting today ...").
+const TURN_TO_NEWS: &[&str] = &[
+    " but ",
+    "; ",
+    " now ",
+    " now,",
+    " starting ",
+    " from today",
+    " as of ",
+    " beginning ",
+    " will ",
+    " today",
+];
+
+/// True when the trigger at `trig` stands after an "until now"-type phrase
+/// in its clause with no turn to the news in between: it describes what was.
+fn before_the_news(lower: &str, before: &[usize], trig: usize) -> bool {
+    before.iter().any(|&b| {
+        b <= trig && {
+            let gap = &lower[b..trig];
+            !TURN_TO_NEWS.iter().any(|w| gap.contains(w))
+        }
+    })
 }
 
 /// The status cues that speak about the trigger at `trig`: a cue is shadowed
@@ -714,13 +915,35 @@ pub(super) fn upgrade_platform(e: &Engine, a: &ArticleCtx, p: Platform) -> Platf
     p
 }
 
+/// How many of the article's parties (most prominent first) may be written
+/// short; the rest are named in full wherever they matter.
+const SHORT_NAME_PARTIES: usize = 8;
+
 /// News shortens names after the first mention ("Brightline" for
 /// "Brightline Software"): a capitalised word that opens the name of an
 /// organisation the article is about stands for it.
-fn short_names(a: &ArticleCtx, from: usize, to: usize, ments: &mut Vec<Mention>) {
+fn short_names(e: &Engine, a: &ArticleCtx, from: usize, to: usize, ments: &mut Vec<Mention>) {
     let norm = &a.t.norm;
     let mut added = false;
-    for p in a.parties.iter().filter(|p| p.contains(' ')) {
+    // A name found by shape that opens a party's full name is that party
+    // ("Kestrel will license ..." after "Kestrel Compute Systems").
+    for m in ments.iter_mut() {
+        if let Ent::Org(o) = &m.ent
+            && !a.parties.contains(o)
+            && e.gaz.org_named(o).is_none()
+            && let Some(full) = super::full_name(&a.parties, o)
+        {
+            m.ent = Ent::Org(full.to_string());
+        }
+    }
+    // The main parties only: each costs one pass over the clause.
+    for p in a
+        .parties
+        .iter()
+        .filter(|p| p.contains(' '))
+        .take(SHORT_NAME_PARTIES)
+    {
+        let taken = super::entities::Spans::new(ments.iter());
         let first = p.split(' ').next().unwrap_or(p);
         if first.len() < 3 {
             continue;
@@ -739,7 +962,7 @@ fn short_names(a: &ArticleCtx, from: usize, to: usize, ments: &mut Vec<Mention>)
             if norm[e..].starts_with(' ') && norm[e + 1..].starts_with(|c: char| c.is_uppercase()) {
                 continue;
             }
-            if ments.iter().any(|m| m.start < e && s < m.end) {
+            if taken.overlaps(s, e) {
                 continue;
             }
             ments.push(Mention {

@@ -99,6 +99,45 @@ impl Mention {
     }
 }
 
+/// Spans sorted by start with the running maximum of their ends, so "does
+/// any name already cover part of `[s, e)`?" is one binary search. A scan of
+/// every mention per candidate name made extraction quadratic in the number
+/// of names (issue 11: 44 s for 3.2 MB of "Microsoft and Acme Corp, ").
+pub struct Spans {
+    starts: Vec<usize>,
+    max_end: Vec<usize>,
+}
+
+impl Spans {
+    pub fn new<'m>(ments: impl IntoIterator<Item = &'m Mention>) -> Spans {
+        Spans::of(ments.into_iter().map(|m| (m.start, m.end)))
+    }
+
+    /// The same over plain `(start, end)` ranges.
+    pub fn of(spans: impl IntoIterator<Item = (usize, usize)>) -> Spans {
+        let mut v: Vec<(usize, usize)> = spans.into_iter().collect();
+        v.sort_unstable();
+        let mut max = 0;
+        let max_end = v
+            .iter()
+            .map(|&(_, e)| {
+                max = max.max(e);
+                max
+            })
+            .collect();
+        Spans {
+            starts: v.into_iter().map(|(s, _)| s).collect(),
+            max_end,
+        }
+    }
+
+    /// True when a span starts before `e` and ends after `s`.
+    pub fn overlaps(&self, s: usize, e: usize) -> bool {
+        let i = self.starts.partition_point(|&x| x < e);
+        i > 0 && self.max_end[i - 1] > s
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Entry {
     Org(usize),
@@ -306,6 +345,28 @@ static POSSESSIVE_LIST_RE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// First words of capitalised-plus-number phrases that are not products.
 const NOT_PRODUCT_START: &[&str] = &[
+    // currency codes before an amount ("USD 1.10", "KRW 18")
+    "USD",
+    "EUR",
+    "GBP",
+    "JPY",
+    "KRW",
+    "CNY",
+    "RMB",
+    "INR",
+    "CAD",
+    "AUD",
+    "CHF",
+    "SGD",
+    "BRL",
+    "AED",
+    "SAR",
+    "MXN",
+    "SEK",
+    "NOK",
+    "DKK",
+    "HKD",
+    "TWD",
     "January",
     "February",
     "March",
@@ -486,6 +547,7 @@ pub fn unknown_products(
     known: &[Mention],
     out: &mut Vec<Mention>,
 ) {
+    let known_spans = Spans::new(known);
     for m in UNKNOWN_PRODUCT_RE.find_iter(&norm[from..to]) {
         let (s, e) = (from + m.start(), from + m.end());
         let text = m.as_str();
@@ -501,7 +563,12 @@ pub fn unknown_products(
         {
             continue;
         }
-        if known.iter().any(|k| k.start < e && s < k.end) {
+        if known_spans.overlaps(s, e) {
+            continue;
+        }
+        // "Sable Labs 15%": an organisation and an amount, not a model.
+        let before_number = text.rsplit([' ', '-']).nth(1).unwrap_or("");
+        if norm[e..].starts_with('%') || ORG_SUFFIXES.contains(&before_number) {
             continue;
         }
         if matches!(
@@ -526,14 +593,19 @@ pub fn unknown_products(
 /// Products named in a possessive list (see `POSSESSIVE_LIST_RE`), made by
 /// the possessor.
 fn possessive_list(norm: &str, from: usize, to: usize, known: &[Mention], out: &mut Vec<Mention>) {
+    let taken = Spans::new(known.iter().chain(out.iter()));
+    // Items this function adds come in text order: the last one's end is enough.
+    let mut added_end = 0;
     for c in POSSESSIVE_LIST_RE.captures_iter(&norm[from..to]) {
         let (Some(maker), Some(list)) = (c.get(1), c.get(2)) else {
             continue;
         };
         let maker_end = from + maker.end();
-        let maker_name = known
-            .iter()
-            .find(|k| k.end == maker_end)
+        // `known` is sorted by start: the name ending at the possessive is the
+        // last one starting before it.
+        let maker_name = known[..known.partition_point(|k| k.start < maker_end)]
+            .last()
+            .filter(|k| k.end == maker_end)
             .and_then(|k| match &k.ent {
                 Ent::Org(o) => Some(o.clone()),
                 _ => None,
@@ -564,13 +636,10 @@ fn possessive_list(norm: &str, from: usize, to: usize, known: &[Mention], out: &
             if NOT_PRODUCT_START.contains(&first) || NOT_NAME.contains(&first) {
                 continue;
             }
-            if known
-                .iter()
-                .chain(out.iter())
-                .any(|k| k.start < e && s < k.end)
-            {
+            if taken.overlaps(s, e) || added_end > s {
                 continue;
             }
+            added_end = e;
             out.push(Mention {
                 start: s,
                 end: e,
@@ -630,6 +699,32 @@ const ORG_SUFFIXES: &[&str] = &[
     "Media",
     "Health",
     "Energy",
+    // infrastructure and hardware vendors
+    "Datacenters",
+    "Datacentres",
+    "Hosting",
+    "Power",
+    "Infrastructure",
+    "Semiconductors",
+    "Microsystems",
+    "Electronics",
+    "Telecom",
+    "Communications",
+    "Solutions",
+    "Platforms",
+    // legal forms
+    "LLC",
+    "PLC",
+    "plc",
+    "AG",
+    "SA",
+    "SAS",
+    "KK",
+    "BV",
+    "NV",
+    "Pty",
+    "Limited",
+    "Incorporated",
 ];
 
 /// Headline verbs after a subject ("Zephyr Robotics Signs ..."): not part of the name.
@@ -659,6 +754,39 @@ const TITLE_VERBS: &[&str] = &[
     "Picks",
     "Selects",
     "Will",
+    // base forms after a plural subject ("Amazon and Halcyon Labs Rework ...")
+    "Sign",
+    "Partner",
+    "Announce",
+    "Ink",
+    "Tap",
+    "Join",
+    "License",
+    "Agree",
+    "Team",
+    "Strike",
+    "End",
+    "Expand",
+    "Extend",
+    "Launch",
+    "Rework",
+    "Reworks",
+    "Renegotiate",
+    "Renegotiates",
+    "Amend",
+    "Amends",
+    "Restructure",
+    "Restructures",
+    "Renew",
+    "Renews",
+    "Deepen",
+    "Deepens",
+    "Unveil",
+    "Unveils",
+    "Widen",
+    "Widens",
+    "Scrap",
+    "Scraps",
 ];
 
 /// Capitalised words that start sentences or headings, never names.
@@ -763,18 +891,65 @@ const NOT_NAME: &[&str] = &[
     "Investment",
     "Money",
     "Models",
+    "Parent",
+];
+
+/// Words that never stand inside an organisation's name (title case
+/// capitalises them).
+const MID_FUNCTION: &[&str] = &[
+    "The", "Their", "Its", "Our", "His", "Her", "And", "With", "To", "For", "In", "On", "At",
+    "From", "By", "A", "An", "As", "Into", "Over", "After", "Before", "Amid", "Is", "Are", "Will",
+];
+
+/// Legal forms written after a comma or with "Co.", which the capitalised
+/// run stops before.
+/// (", Inc." is left off: vendors drop it when they name themselves.)
+const LEGAL_TAILS: &[&str] = &[" Co., Ltd.", " Co., Ltd", " Co. Ltd.", " Co."];
+
+/// Words of `NOT_NAME` that describe ("Frontier", "Public", "AI") rather
+/// than open a sentence: in front of an organisation suffix they are part of
+/// the name ("Frontier AI Labs", "Public Health Systems"), not cut off.
+const DESCRIPTIVE: &[&str] = &[
+    "Generative",
+    "Public",
+    "Private",
+    "Sovereign",
+    "Agentic",
+    "Frontier",
+    "New",
+    "Key",
+    "IP",
+    "AI",
+    "GA",
+    "US",
+    "EU",
+    "UK",
+    "Compute",
+    "Capacity",
+    "Revenue",
+    "Licensing",
+    "Investment",
+    "Money",
+    "Models",
+    "Partners",
 ];
 
 /// Organisations in no table, between `from` and `to`, found by suffix or by
 /// being the subject of a partnership verb.
 pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: &mut Vec<Mention>) {
+    let known_spans = Spans::new(known);
     for m in CAPSEQ_RE.find_iter(&norm[from..to]) {
         let mut s = from + m.start();
         let e = from + m.end();
         // Drop sentence-initial function words: "Today Nimbus Labs" -> "Nimbus Labs".
+        let suffixed = norm[s..e]
+            .rsplit(' ')
+            .next()
+            .is_some_and(|w| ORG_SUFFIXES.contains(&w))
+            && norm[s..e].contains(' ');
         loop {
             let w = norm[s..e].split([' ', '-']).next().unwrap_or("");
-            if NOT_NAME.contains(&w) && s + w.len() < e {
+            if NOT_NAME.contains(&w) && s + w.len() < e && !(suffixed && DESCRIPTIVE.contains(&w)) {
                 s += w.len() + 1;
             } else {
                 break;
@@ -795,12 +970,35 @@ pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: 
             e = i;
             title_verb = true;
         }
+        // "Halcyon Labs Rework Their AI Pact": in a title-case run a function
+        // word ends the name, which then ends at its last suffix word.
+        if let Some(i) = norm[s..e]
+            .match_indices(' ')
+            .map(|(i, _)| s + i)
+            .find(|&i| MID_FUNCTION.contains(&next_word(norm, i + 1)))
+        {
+            e = i;
+            if let Some(j) = norm[s..e]
+                .match_indices(' ')
+                .map(|(j, _)| s + j)
+                .rfind(|&j| ORG_SUFFIXES.contains(&next_word(norm, j + 1)))
+            {
+                e = j + 1 + next_word(norm, j + 1).len();
+            }
+        }
         let text = &norm[s..e];
         let words: Vec<&str> = text.split(' ').collect();
-        if NOT_NAME.contains(&words[0]) || (title_verb && text.contains('-')) {
+        // "New Harbor Labs" keeps "New"; "Sovereign AI" is a phrase, not a name.
+        let kept_descriptive = suffixed
+            && DESCRIPTIVE.contains(&words[0])
+            && words
+                .iter()
+                .any(|w| !NOT_NAME.contains(w) && !ORG_SUFFIXES.contains(w));
+        if (NOT_NAME.contains(&words[0]) && !kept_descriptive) || (title_verb && text.contains('-'))
+        {
             continue;
         }
-        if known.iter().any(|k| k.start < e && s < k.end) {
+        if known_spans.overlaps(s, e) {
             continue;
         }
         let last = words.last().copied().unwrap_or("");
@@ -809,6 +1007,12 @@ pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: 
             && ((title_verb && words.len() >= 2)
                 || PARTNER_VERB_RE.is_match(&norm[e..super::text::floor_boundary(norm, e + 80)]));
         if by_suffix || by_verb {
+            // "Daeyang Electronics Co., Ltd.": a legal form after a comma is part of the name.
+            let e = e + LEGAL_TAILS
+                .iter()
+                .find(|t| norm[e..].starts_with(*t))
+                .map_or(0, |t| t.len());
+            let text = &norm[s..e];
             out.push(Mention {
                 start: s,
                 end: e,
@@ -832,6 +1036,50 @@ mod tests {
         let mut v = Vec::new();
         gaz().scan(s, &mut v);
         v.into_iter().map(|m| m.ent).collect()
+    }
+
+    #[test]
+    fn quadratic_overlap_scan_spans_agree_with_a_scan_of_every_mention() {
+        // Nested, touching and disjoint spans: the index must answer as the
+        // old per-mention scan did, for every query window.
+        let spans = [(0, 4), (2, 3), (5, 9), (9, 12), (20, 30), (21, 22)];
+        let ments: Vec<Mention> = spans
+            .iter()
+            .map(|&(start, end)| Mention {
+                start,
+                end,
+                ent: Ent::Org("X".into()),
+                possessive: false,
+            })
+            .collect();
+        let idx = Spans::new(ments.iter());
+        for s in 0..32 {
+            for e in s + 1..33 {
+                let naive = ments.iter().any(|k| k.start < e && s < k.end);
+                assert_eq!(idx.overlaps(s, e), naive, "window {s}..{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn quadratic_overlap_scan_many_repeated_names_are_each_found_once() {
+        let n = 20_000;
+        let text = "Microsoft and Acme Corp, ".repeat(n);
+        let g = gaz();
+        let mut known = Vec::new();
+        g.scan(&text, &mut known);
+        assert_eq!(known.len(), n, "one Microsoft per unit");
+        let mut found = Vec::new();
+        unknown_orgs(&text, 0, text.len(), &known, &mut found);
+        assert_eq!(found.len(), n, "one Acme Corp per unit");
+        assert!(
+            found
+                .iter()
+                .all(|m| m.ent == Ent::Org("Acme Corp".into())
+                    && &text[m.start..m.end] == "Acme Corp")
+        );
+        let idx = Spans::new(known.iter());
+        assert!(found.iter().all(|m| !idx.overlaps(m.start, m.end)));
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub enum Cue {
     Anaphor,
     /// A comparison ("cheaper than"): not a change of price.
     Comparison,
+    /// "not", "never": negates a trigger a few words after it, in the same clause.
+    Negation,
+    /// "until now", "previously": what follows describes the state before the news.
+    Before,
 }
 
 use ChangeKind as K;
@@ -397,6 +401,19 @@ const ENTRIES: &[(&str, Cue)] = &[
     ("deny", Denial),
     ("nothing to see", Denial),
     ("not true", Denial),
+    ("no discussions", Denial),
+    ("no talks", Denial),
+    ("not in talks", Denial),
+    ("no such", Denial),
+    ("has not been amended", Denial),
+    ("have not been amended", Denial),
+    ("was not amended", Denial),
+    ("no intention", Denial),
+    ("not considering", Denial),
+    ("categorically", Denial),
+    ("contrary to", Denial),
+    ("inaccurate", Denial),
+    ("false report", Denial),
     // history
     ("originally", History),
     ("at the time", History),
@@ -409,6 +426,12 @@ const ENTRIES: &[(&str, Cue)] = &[
     ("in the past", History),
     ("historically", History),
     ("used to", History),
+    // publication notes ("This post appeared first on ..."), not terms
+    ("appeared first on", History),
+    ("first appeared on", History),
+    ("first published", History),
+    ("originally published", History),
+    ("originally appeared", History),
     // permission and multi-cloud
     ("free to", Permission),
     ("now free", Permission),
@@ -436,6 +459,40 @@ const ENTRIES: &[(&str, Cue)] = &[
     ("other major cloud*", MultiCloud),
     ("rival cloud*", MultiCloud),
     ("other hyperscalers", MultiCloud),
+    // negation (scope: a few words, see `analyse::negated`)
+    ("not", Negation),
+    ("never", Negation),
+    ("won't", Negation),
+    ("isn't", Negation),
+    ("aren't", Negation),
+    ("wasn't", Negation),
+    ("weren't", Negation),
+    ("doesn't", Negation),
+    ("don't", Negation),
+    ("didn't", Negation),
+    ("hasn't", Negation),
+    ("haven't", Negation),
+    ("cannot", Negation),
+    ("can't", Negation),
+    ("neither", Negation),
+    ("nor", Negation),
+    ("without", Negation),
+    // the state before the news ("Until now, X was sold only through Y")
+    ("until now", Before),
+    ("up to now", Before),
+    ("up until now", Before),
+    ("until recently", Before),
+    ("until today", Before),
+    ("until this week", Before),
+    ("until this month", Before),
+    ("previously", Before),
+    ("formerly", Before),
+    ("prior to this", Before),
+    ("prior to today", Before),
+    ("before today", Before),
+    ("before this", Before),
+    ("had been", Before),
+    ("had previously", Before),
     // anaphora
     ("the partnership", Anaphor),
     ("the agreement", Anaphor),
@@ -454,6 +511,7 @@ const ENTRIES: &[(&str, Cue)] = &[
 #[derive(Debug, Clone, Copy)]
 pub struct Hit {
     pub start: usize,
+    pub end: usize,
     pub cue: Cue,
 }
 
@@ -506,6 +564,7 @@ impl Lexicon {
             for c in cues {
                 out.push(Hit {
                     start: m.start(),
+                    end: m.end(),
                     cue: *c,
                 });
             }

@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use super::analyse::Candidate;
+use super::analyse::{Candidate, SignalCand};
 use super::dates;
 use super::lexicon::{Cue, Hit};
 use super::segment::{BlockKind, Doc};
 use super::text::{Text, char_offsets};
-use crate::model::{ChangeKind, Extraction, Status, TermChange};
+use crate::model::{ChangeKind, Extraction, Signal, Span, Status, TermChange};
 
 const CURRENT: &[&str] = &[
     "today",
@@ -207,7 +207,7 @@ fn merge_group(mut group: Vec<Candidate>) -> (Candidate, Vec<Candidate>) {
 }
 
 /// Merges duplicates, fills evidence and character spans, sorts by position.
-pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
+pub fn finish(t: &Text, mut cands: Vec<Candidate>, signals: Vec<SignalCand>) -> Extraction {
     // "Claude lands in Foundry" summarises "Claude Sonnet 4.5 ... in Foundry": keep the specific ones.
     // A headline's "on Azure" is shorthand for the body's "on Azure AI Foundry".
     let mut bodies: HashMap<(ChangeKind, String), Vec<String>> = HashMap::new();
@@ -279,7 +279,9 @@ pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
     // Byte offsets in the original, then characters in one pass.
     let mut offs: Vec<usize> = merged
         .iter()
-        .flat_map(|(c, _)| [t.orig(c.norm_span.0), t.orig(c.norm_span.1)])
+        .map(|(c, _)| c.norm_span)
+        .chain(signals.iter().map(|s| s.norm_span))
+        .flat_map(|(s, e)| [t.orig(s), t.orig(e)])
         .collect();
     offs.sort_unstable();
     offs.dedup();
@@ -301,6 +303,19 @@ pub fn finish(t: &Text, mut cands: Vec<Candidate>) -> Extraction {
         } else {
             out.changes.push(c.change);
         }
+    }
+    for sg in signals {
+        let (s, e) = (t.orig(sg.norm_span.0), t.orig(sg.norm_span.1));
+        out.signals.push(Signal {
+            kind: sg.kind,
+            evidence: t.original.get(s..e).unwrap_or("").to_string(),
+            span: Span {
+                start: to_char(s),
+                end: to_char(e),
+            },
+            names: sg.names,
+            missing: sg.missing.to_string(),
+        });
     }
     out
 }

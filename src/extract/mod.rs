@@ -189,9 +189,57 @@ pub fn extract(article: &Article, config: &Config) -> Extraction {
     extract_with(&engine, article)
 }
 
+/// The most text of one article that extraction reads: 8 MiB, far above any
+/// announcement, so that a hostile or broken page costs bounded time (the
+/// rules are linear, this bounds the constant). Longer text is cut at the
+/// last paragraph (else sentence) boundary before the limit, logged, and the
+/// cut is reported in `Extraction::cut`; the article is not dropped.
+pub const MAX_TEXT_BYTES: usize = 8 << 20;
+
+/// `text` up to [`MAX_TEXT_BYTES`], cut at a paragraph or sentence boundary.
+fn capped(text: &str) -> (&str, Option<crate::model::TextCut>) {
+    if text.len() <= MAX_TEXT_BYTES {
+        return (text, None);
+    }
+    let limit = text::floor_boundary(text, MAX_TEXT_BYTES);
+    let head = &text[..limit];
+    // A boundary in the last quarter of the limit; else the limit itself.
+    let floor = limit - limit / 4;
+    let end = head
+        .rfind("\n\n")
+        .filter(|&i| i >= floor)
+        .map(|i| i + 2)
+        .or_else(|| {
+            head.rfind(['\n', '.'])
+                .filter(|&i| i >= floor)
+                .map(|i| i + 1)
+        })
+        .unwrap_or(limit);
+    let cut = crate::model::TextCut {
+        read_bytes: end,
+        total_bytes: text.len(),
+    };
+    (&text[..end], Some(cut))
+}
+
 /// As [`extract`], with an engine the caller keeps (benchmarks, batch jobs).
 pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
-    let t = Text::new(&article.text);
+    let (text, cut) = capped(&article.text);
+    if let Some(c) = cut {
+        tracing::warn!(
+            url = %article.url,
+            read_bytes = c.read_bytes,
+            total_bytes = c.total_bytes,
+            "article text longer than the extraction limit: only its start is read"
+        );
+    }
+    let mut out = extract_text(e, article, text);
+    out.cut = cut;
+    out
+}
+
+fn extract_text(e: &Engine, article: &Article, text: &str) -> Extraction {
+    let t = Text::new(text);
     let mut hits = Vec::new();
     e.lex.scan(&t.lower, &mut hits);
     // Most feed items state no term at all: without a kind trigger (or the
@@ -241,7 +289,9 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
         entities::unknown_orgs(&t.norm, 0, lead_end, &ments, &mut unknown);
         all.extend(unknown);
         all.sort_by_key(|m| m.start);
-        article_parties(&doc, &all, article.organisation.as_deref())
+        article_parties(&doc, &all, article.organisation.as_deref(), |n| {
+            e.gaz.org_named(n).is_some()
+        })
     };
     let platforms = article_platforms(&doc, &ments);
     let history = merge::history(&t, &doc, &hits, ref_year);
@@ -274,6 +324,13 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
     };
 
     let mut cands: Vec<Candidate> = Vec::new();
+    let mut signals: Vec<analyse::SignalCand> = Vec::new();
+    let mut is_lead = vec![false; doc.blocks.len()];
+    for b in &doc.blocks {
+        if let Some(l) = b.lead_in {
+            is_lead[l] = true;
+        }
+    }
     let mut clauses = Vec::new();
     for (si, s) in doc.sentences.iter().enumerate() {
         if a.history[si] {
@@ -322,6 +379,10 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
             };
             let out = analyse::analyse_clause(e, &a, &input);
             cands.extend(out.candidates);
+            // A lead-in's items carry its changes (see `list_items`).
+            if !is_lead[s.block] {
+                signals.extend(out.signals);
+            }
             if !out.platforms.is_empty() {
                 ctx_platforms = out.platforms;
             }
@@ -331,7 +392,24 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
         }
     }
     list_items(e, &a, &mut cands);
-    merge::finish(&t, cands)
+    // A sentence that gave a change of the kind elsewhere (another clause,
+    // a list item) needs no review; one signal per kind and sentence.
+    signals.dedup_by(|x, y| x.kind == y.kind && x.norm_span == y.norm_span);
+    let mut given: std::collections::HashMap<ChangeKind, Vec<(usize, usize)>> =
+        std::collections::HashMap::new();
+    for c in &cands {
+        given.entry(c.change.kind).or_default().push(c.norm_span);
+    }
+    let given: std::collections::HashMap<ChangeKind, entities::Spans> = given
+        .into_iter()
+        .map(|(k, v)| (k, entities::Spans::of(v)))
+        .collect();
+    signals.retain(|s| {
+        given
+            .get(&s.kind)
+            .is_none_or(|sp| !sp.overlaps(s.norm_span.0, s.norm_span.1))
+    });
+    merge::finish(&t, cands, signals)
 }
 
 /// True when `hits` hold a kind trigger (strong or weak), or both halves of
@@ -469,7 +547,12 @@ fn context_platforms(a: &ArticleCtx, block: usize) -> Vec<Platform> {
 
 /// The organisations the article is about: the source's own organisation,
 /// then those in the title and the first paragraphs, most mentioned first.
-fn article_parties(doc: &segment::Doc, ments: &[Mention], own: Option<&str>) -> Vec<String> {
+fn article_parties(
+    doc: &segment::Doc,
+    ments: &[Mention],
+    own: Option<&str>,
+    is_known: impl Fn(&str) -> bool,
+) -> Vec<String> {
     let mut counts: Vec<(String, usize, usize, bool)> = Vec::new(); // name, count, first, in title
     let lead_end = doc
         .blocks
@@ -484,18 +567,44 @@ fn article_parties(doc: &segment::Doc, ments: &[Mention], own: Option<&str>) -> 
         .find(|b| b.kind == BlockKind::Title)
         .map(|b| b.end)
         .unwrap_or(0);
+    // An index by name: an article may name thousands of organisations.
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for m in ments {
         if matches!(m.ent, Ent::Product { .. }) {
             continue;
         }
         for o in m.orgs() {
-            match counts.iter_mut().find(|c| c.0 == o) {
-                Some(c) => c.1 += 1,
-                None => counts.push((o.to_string(), 1, m.start, m.start < title_end)),
+            match index.get(o) {
+                Some(&i) => counts[i].1 += 1,
+                None => {
+                    index.insert(o, counts.len());
+                    counts.push((o.to_string(), 1, m.start, m.start < title_end));
+                }
             }
         }
     }
     counts.retain(|c| c.2 < lead_end);
+    // "Kestrel" after "Kestrel Compute Systems" is the same party, named in
+    // full as first introduced: its mentions count for the full name.
+    counts.sort_by_key(|c| c.2);
+    // Known names are canonical already ("Microsoft" is not short for
+    // "Microsoft Research").
+    let names: Vec<String> = counts.iter().map(|c| c.0.clone()).collect();
+    let (shorts, mut merged): (Vec<_>, Vec<_>) = counts
+        .into_iter()
+        .partition(|c| !is_known(&c.0) && full_name(&names, &c.0).is_some());
+    for c in shorts {
+        let full = full_name(&names, &c.0);
+        match merged.iter_mut().find(|m| Some(m.0.as_str()) == full) {
+            Some(m) => {
+                m.1 += c.1;
+                m.2 = m.2.min(c.2);
+                m.3 |= c.3;
+            }
+            None => merged.push(c),
+        }
+    }
+    let mut counts = merged;
     counts.sort_by(|a, b| b.3.cmp(&a.3).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
     let mut out: Vec<String> = Vec::new();
     if let Some(o) = own {
@@ -507,6 +616,20 @@ fn article_parties(doc: &segment::Doc, ments: &[Mention], own: Option<&str>) -> 
         }
     }
     out
+}
+
+/// The longer name among `parties` that `short` opens at a word boundary
+/// ("Kestrel" -> "Kestrel Compute Systems"); None when it opens none, or
+/// opens two different ones (ambiguous).
+fn full_name<'p>(parties: &'p [String], short: &str) -> Option<&'p str> {
+    if short.len() < 3 {
+        return None;
+    }
+    let mut found = parties.iter().filter(|p| {
+        p.len() > short.len() && p.starts_with(short) && p.as_bytes()[short.len()] == b' '
+    });
+    let first = found.next()?;
+    found.all(|p| p == first).then_some(first.as_str())
 }
 
 /// Known platforms named in the article: the title's first, then by count.

@@ -32,6 +32,7 @@ static LIST_ITEM_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// coordinated with them ("GPT-5.5, Codex, and Managed Agents").
 pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product> {
     let mut out: Vec<Product> = Vec::new();
+    let mut walked_to = 0;
     for (i, m) in ments.iter().enumerate() {
         let Ent::Product { name, maker } = &m.ent else {
             continue;
@@ -59,7 +60,11 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             maker,
             start: m.start,
         });
-        // Walk right along a coordinated list.
+        // Walk right along a coordinated list, once: a product inside a list
+        // already walked would walk the same rest again (quadratic in a long list).
+        if m.end <= walked_to {
+            continue;
+        }
         let mut at = m.end;
         while at < clause_end {
             let Some(c) = LIST_ITEM_RE.captures(&norm[at..clause_end]) else {
@@ -67,7 +72,10 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             };
             let g = c.get(1).expect("group 1 always matches");
             let (s, e) = (at + g.start(), at + g.end());
-            if let Some(k) = ments.iter().find(|k| k.start == s) {
+            if let Some(k) = ments
+                .get(ments.partition_point(|k| k.start < s))
+                .filter(|k| k.start == s)
+            {
                 // Already a known name: a product is taken in its own turn; anything else ends the list.
                 if !matches!(k.ent, Ent::Product { .. }) {
                     break;
@@ -89,6 +97,7 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             });
             at = e;
         }
+        walked_to = at;
     }
     // Names written short after the full form ("Opus 4.1" after "Claude Sonnet 4.5") keep their family.
     if let Some(first) = out.first().cloned()
@@ -112,9 +121,10 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
         }
     }
     if !out.is_empty() {
+        let starts: std::collections::HashSet<usize> = out.iter().map(|p| p.start).collect();
         let last_end = ments
             .iter()
-            .filter(|m| out.iter().any(|p| p.start == m.start))
+            .filter(|m| starts.contains(&m.start))
             .map(|m| m.end)
             .max()
             .unwrap_or(0);

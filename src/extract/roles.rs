@@ -49,7 +49,12 @@ fn org_after_prep<'a>(
         let gap = &lower[pos..o.start];
         for p in preps {
             let needle = format!(" {p} ");
-            if let Some(i) = gap.rfind(&needle) {
+            // Only the gap's last words can hold the preposition (the tail
+            // after it is at most 30 bytes): searching the whole gap for
+            // every organisation was quadratic in a long clause.
+            let from =
+                super::text::floor_boundary(gap, gap.len().saturating_sub(30 + needle.len()));
+            if let Some(i) = gap[from..].rfind(&needle).map(|i| i + from) {
                 let tail = &gap[i + needle.len()..];
                 if tail.len() <= 30 && !tail.contains(" to ") {
                     return Some(o);
@@ -153,6 +158,29 @@ const GRANT_VERBS: &[&str] = &[
     "licences ",
 ];
 
+/// Grant verbs in their bare form, which is also a noun ("a license to B's
+/// models"): a verb only after a modal or "to" ("will license its models to B").
+const BARE_GRANT_VERBS: &[&str] = &[
+    "license ",
+    "licence ",
+    "sublicense ",
+    "sublicence ",
+    "grant ",
+    "give ",
+];
+
+const MODALS: &[&str] = &[
+    " will ", " to ", " also ", " would ", " shall ", " may ", " can ", " could ", " must ",
+];
+
+/// Where the bare verb `v` first stands after a modal ("will license").
+fn bare_verb(lower: &str, v: &str) -> Option<usize> {
+    lower
+        .match_indices(v)
+        .map(|(i, _)| i)
+        .find(|&i| MODALS.iter().any(|m| lower[..i].ends_with(m)))
+}
+
 /// True when `o` is one of several coordinated subjects ("A and B", "A & B").
 fn coordinated(lower: &str, orgs: &[OrgAt], o: &OrgAt) -> bool {
     orgs.iter().any(|p| {
@@ -176,8 +204,13 @@ pub fn license(lower: &str, orgs: &[OrgAt], trigger: usize) -> (Option<String>, 
         }
     }
     // "A grants B", "A licenses its models to B"; but "A licenses models from B".
-    for v in GRANT_VERBS {
-        if let Some(i) = lower.find(v) {
+    for v in GRANT_VERBS.iter().chain(BARE_GRANT_VERBS) {
+        let found = if GRANT_VERBS.contains(v) {
+            lower.find(v)
+        } else {
+            bare_verb(lower, v)
+        };
+        if let Some(i) = found {
             let subject = last_before(orgs, i, None);
             let object = orgs.iter().find(|o| o.start >= i + v.len());
             if let (Some(s), Some(ob)) = (subject, object)

@@ -172,6 +172,7 @@ pub async fn save_extractions(
         });
         q.build().execute(&mut *tx).await?;
     }
+    super::signals::replace(&mut tx, batch, at).await?;
     for chunk in batch.chunks(IDS) {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE revisions SET extracted_at = ");
         q.push_bind(secs(at)).push(" WHERE id IN ");
