@@ -48,6 +48,8 @@ pub struct ArticleCtx<'a> {
     pub history: Vec<bool>,
     /// Distinct product names the tables recognised, with their makers.
     pub products: Vec<(String, Option<String>)>,
+    /// Whose notice this is: the owner of "the API" (see `mod::article_vendor`).
+    pub vendor: Option<String>,
 }
 
 static MONEY_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -539,7 +541,15 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 }
                 let plats: Vec<Platform> = plats
                     .into_iter()
-                    .map(|p| upgrade_platform(e, a, p))
+                    .filter_map(|p| {
+                        if products::is_bare_api(&p.name) {
+                            let maker = prods
+                                .iter()
+                                .find_map(|p| p.maker.clone().or_else(|| products::id_maker(e, &p.name)));
+                            return super::lists::vendor_api(e, a, maker.as_deref());
+                        }
+                        Some(upgrade_platform(e, a, p))
+                    })
                     .collect();
                 let plats = if plats.is_empty() {
                     // "Corvid Cloud has removed Falcon 2 from its catalogue": the subject runs the platform.
@@ -573,7 +583,7 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 };
                 for pr in &prods {
                     // "Helix Sage 2" from "Helix AI": a brand word shared with an article party names the maker.
-                    let maker = pr.maker.clone().or_else(|| {
+                    let maker = pr.maker.clone().or_else(|| products::id_maker(e, &pr.name)).or_else(|| {
                         let first = pr.name.split(' ').next()?;
                         a.parties
                             .iter()

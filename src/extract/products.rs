@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::Engine;
 use super::entities::{Ent, Mention};
 
 /// A product named in a clause, with the organisation that makes it.
@@ -43,6 +44,14 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             || before.ends_with("version of ")
             || m.possessive
             || after.starts_with("maker")
+        {
+            continue;
+        }
+        // "retire GPT-4o and o4-mini from ChatGPT": a bare product brand in
+        // the platform slot after other products is where they run, not one more.
+        if !out.is_empty()
+            && !name.contains(|c: char| c.is_ascii_digit() || c == ' ')
+            && PLATFORM_PREPOSITIONS.iter().any(|p| before.ends_with(p))
         {
             continue;
         }
@@ -127,6 +136,10 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
     out.retain(|p| seen.insert(p.name.clone()));
     out
 }
+
+const PLATFORM_PREPOSITIONS: &[&str] = &[
+    " from ", " on ", " in ", " into ", " to ", " via ", " through ", " inside ", " within ",
+];
 
 static PLATFORM_SLOT_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:on|in|into|to|through|via|from)\s+(?:the\s+)?([A-Z][\w.\-]*(?:'s)?(?:\s+[A-Z0-9][\w.\-]*){0,3})")
@@ -250,4 +263,23 @@ pub fn platforms(
         break;
     }
     out
+}
+
+/// "the API", "our APIs": the vendor's own API, named without its vendor.
+pub fn is_bare_api(name: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "api" | "apis" | "api platform" | "developer platform" | "developer api"
+    )
+}
+
+/// The maker a lower-case model id names by its first part ("orca-chat-2"
+/// is an Orca model; "corvid.orca-2" is Corvid's).
+pub fn id_maker(e: &Engine, name: &str) -> Option<String> {
+    if name.contains(' ') || name.chars().any(|c| c.is_uppercase()) {
+        return None;
+    }
+    let first = name.split(['-', '.', '_', '/']).find(|w| !w.is_empty())?;
+    e.gaz.org_for_word(first).map(str::to_string)
 }
