@@ -530,12 +530,26 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 if kind == ChangeKind::Pricing && (cues.comparison || !(explicit || has_money)) {
                     continue;
                 }
-                let prods = products::products(&t.norm, c.end, &ments);
+                let mut prods = products::products(&t.norm, c.end, &ments);
+                if prods.is_empty() && products::refers_to_models(lower) {
+                    prods = products::title_products(a);
+                }
                 if prods.is_empty() {
                     continue;
                 }
-                let mut plats =
-                    products::platforms(&t.norm, trig.min(c.end), c.end, &ments, &prods);
+                // "Corvid Cloud now supports Orca 3 through its serving layer":
+                // the subject of "supports" is where the product runs.
+                let subject_hosts = products::subject_hosts(&t.lower[trig.min(c.end)..c.end]);
+                let mut plats = if subject_hosts {
+                    let before: Vec<Mention> =
+                        ments.iter().filter(|m| m.end <= trig).cloned().collect();
+                    products::platforms(&t.norm, c.start, trig.min(c.end), &before, &prods)
+                } else {
+                    Vec::new()
+                };
+                if plats.is_empty() {
+                    plats = products::platforms(&t.norm, trig.min(c.end), c.end, &ments, &prods);
+                }
                 if plats.is_empty() {
                     plats = products::platforms(&t.norm, c.start, c.end, &ments, &prods);
                 }
@@ -713,13 +727,19 @@ fn is_brand_modifier(norm: &str, m: &Mention) -> bool {
 /// "in Snowflake": an organisation written where a platform goes stands for
 /// the platform the article names for it ("Snowflake Cortex").
 pub(super) fn upgrade_platform(e: &Engine, a: &ArticleCtx, p: Platform) -> Platform {
-    if let Some(org) = e.gaz.org_named(&p.name)
-        && let Some(known) = a
+    // Among the owner's platforms the article names, a service ("Amazon
+    // Bedrock") is meant before the owner's cloud as a whole ("AWS").
+    if let Some(org) = e.gaz.org_named(&p.name) {
+        let owned = |k: &&Platform| k.owners.first().map(|s| s.as_str()) == Some(org);
+        let known = a
             .platforms
             .iter()
-            .find(|k| k.owners.first().map(|s| s.as_str()) == Some(org))
-    {
-        return known.clone();
+            .filter(owned)
+            .find(|k| e.gaz.org_named(&k.name).is_none())
+            .or_else(|| a.platforms.iter().find(owned));
+        if let Some(known) = known {
+            return known.clone();
+        }
     }
     p
 }

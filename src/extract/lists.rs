@@ -62,7 +62,7 @@ pub fn list_item(
         let text = t.norm[name_from..name_to].trim();
         let name = text.split(" (").next().unwrap_or(text).trim();
         let words = name.split_whitespace().count();
-        if (1..=5).contains(&words) && name.chars().next().is_some_and(|c| c.is_uppercase()) {
+        if (1..=5).contains(&words) && looks_like_name(name) {
             prod = Some(Product {
                 name: name.to_string(),
                 maker: None,
@@ -77,7 +77,12 @@ pub fn list_item(
     if prod.maker.is_none() {
         prod.maker = super::products::id_maker(e, &prod.name);
     }
-    let platform = match lead_platforms.first().cloned().or_else(|| article_platform(e, a)) {
+    let platform = match lead_platforms
+        .first()
+        .cloned()
+        .or_else(|| article_platform(e, a))
+        .or_else(|| super::products::title_platform(a))
+    {
         Some(p) => upgrade_platform(e, a, p),
         None => vendor_api(e, a, prod.maker.as_deref())?,
     };
@@ -124,6 +129,7 @@ fn bare_item(body: &str, at: usize) -> Option<Product> {
     let words: Vec<&str> = name.split_whitespace().collect();
     let first = words.first()?;
     let id_like = first.contains(['-', '/', '.', '_']) || first.chars().any(|c| c.is_ascii_digit());
+    // Unlike a head, a bare item is the whole bullet: "Slack App integration" is a name.
     let capital = first.chars().next().is_some_and(|c| c.is_uppercase());
     let ok = words.len() <= 5 && (words.len() == 1 || id_like || capital);
     ok.then(|| Product {
@@ -131,6 +137,18 @@ fn bare_item(body: &str, at: usize) -> Option<Product> {
         maker: None,
         start: at + body.find(name).unwrap_or(0),
     })
+}
+
+/// A name, not a phrase: every word capitalised, a version, or a short
+/// joining word ("Orca Vision 2", "Lens for Sheets"); "Start building now" is
+/// an instruction.
+fn looks_like_name(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_uppercase())
+        && text.split_whitespace().all(|w| {
+            w.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit())
+                || w.contains(|c: char| c.is_ascii_digit())
+                || matches!(w, "for" | "in" | "on" | "of" | "and" | "with" | "the" | "by")
+        })
 }
 
 /// One list item or table row, read: what [`item_candidate`] needs.

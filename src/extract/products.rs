@@ -25,7 +25,7 @@ pub struct Platform {
 }
 
 static LIST_ITEM_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*)([A-Z][\w.+\-]*(?:\s+[A-Z0-9][\w.+\-]*){0,3})")
+    Regex::new(r"^(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*)([A-Z][\w.+\-]*(?:\s+(?:[A-Z0-9]|v\d)[\w.+\-]*){0,3})")
         .expect("static pattern is valid")
 });
 
@@ -45,6 +45,10 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             || m.possessive
             || after.starts_with("maker")
         {
+            continue;
+        }
+        // "USD 1.10", "KRW 480": an amount, not a model.
+        if is_amount(name) {
             continue;
         }
         // "retire GPT-4o and o4-mini from ChatGPT": a bare product brand in
@@ -235,10 +239,23 @@ pub fn platforms(
         let (s, e) = (from + g.start(), from + g.end());
         let text = g.as_str().trim_end_matches(['.', ',']);
         let first = text.split(' ').next().unwrap_or("");
-        if NOT_PLATFORM.contains(&first) || text.ends_with("Region") || text.ends_with("Regions") {
+        if NOT_PLATFORM.contains(&first)
+            || text.ends_with("Region")
+            || text.ends_with("Regions")
+            || is_amount(text)
+        {
             continue;
         }
         if products.iter().any(|p| p.start >= s && p.start < e) {
+            continue;
+        }
+        // "in the Stockholm (se-sto-1) and Helsinki regions": places, not platforms.
+        let tail = &norm[e..to.min(e + 60)];
+        let tail = tail.split(['.', ':', ';']).next().unwrap_or(tail);
+        if tail.split_whitespace().take(6).any(|w| {
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
+            w == "region" || w == "regions"
+        }) {
             continue;
         }
         let inside: Vec<&Mention> = ments
@@ -282,4 +299,81 @@ pub fn id_maker(e: &Engine, name: &str) -> Option<String> {
     }
     let first = name.split(['-', '.', '_', '/']).find(|w| !w.is_empty())?;
     e.gaz.org_for_word(first).map(str::to_string)
+}
+
+/// A currency code and a number ("USD 1.10"), which has a model's shape.
+fn is_amount(name: &str) -> bool {
+    let mut w = name.split([' ', '-']);
+    let code = w.next().unwrap_or("");
+    code.len() == 3
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && CURRENCIES.contains(&code)
+        && w.next().is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+const CURRENCIES: &[&str] = &[
+    "USD", "EUR", "GBP", "JPY", "KRW", "CNY", "RMB", "INR", "CHF", "CAD", "AUD", "SGD", "HKD",
+    "BRL", "MXN", "SEK", "NOK", "DKK", "PLN", "AED", "SAR", "ZAR", "TWD", "IDR", "THB",
+];
+
+/// "these models are available on ...": the clause names its products only
+/// by reference, to the ones the headline announces.
+pub fn refers_to_models(lower_clause: &str) -> bool {
+    const REFS: &[&str] = &[
+        "these models",
+        "these new models",
+        "the new models",
+        "both models",
+        "these two models",
+        "the refreshed models",
+        "the updated models",
+        "this model",
+        "the new model",
+    ];
+    REFS.iter().any(|r| lower_clause.contains(r))
+}
+
+/// The products the article's title names, known or by shape.
+pub fn title_products(a: &super::analyse::ArticleCtx) -> Vec<Product> {
+    let Some(title) = a
+        .doc
+        .blocks
+        .iter()
+        .find(|b| b.kind == super::segment::BlockKind::Title)
+    else {
+        return Vec::new();
+    };
+    let mut ments: Vec<Mention> = super::analyse::slice(a.ments, title.start, title.end, |m| m.start)
+        .iter()
+        .filter(|m| m.end <= title.end)
+        .cloned()
+        .collect();
+    let mut extra = Vec::new();
+    super::entities::unknown_products(&a.t.norm, title.start, title.end, &ments, &mut extra);
+    ments.append(&mut extra);
+    ments.sort_by_key(|m| m.start);
+    products(&a.t.norm, title.end, &ments)
+}
+
+/// Triggers whose subject hosts the product ("X now supports Y", "X adds
+/// support for Y"), unlike "Y is available on X".
+pub fn subject_hosts(lower_from_trigger: &str) -> bool {
+    ["now support", "adds support", "added support"]
+        .iter()
+        .any(|p| lower_from_trigger.starts_with(p))
+}
+
+/// The platform the headline names by position ("New on Corvid Market:",
+/// "Orca 3 lands in Stratus Studio"), for items that name none.
+pub fn title_platform(a: &super::analyse::ArticleCtx) -> Option<Platform> {
+    let title = a
+        .doc
+        .blocks
+        .iter()
+        .find(|b| b.kind == super::segment::BlockKind::Title)?;
+    let ments = super::analyse::slice(a.ments, title.start, title.end, |m| m.start);
+    let prods = title_products(a);
+    platforms(&a.t.norm, title.start, title.end, ments, &prods)
+        .into_iter()
+        .next()
 }
