@@ -306,6 +306,9 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     super::entities::unknown_products(&t.norm, c.start, c.end, &ments, &mut extra);
     ments.append(&mut extra);
     ments.sort_by_key(|m| m.start);
+    products::glued_versions(e, &t.norm, c.start, c.end, &ments, &mut extra);
+    ments.append(&mut extra);
+    ments.sort_by_key(|m| m.start);
     super::entities::unknown_orgs(&t.norm, c.start, c.end, &ments, &mut extra);
     ments.extend(extra);
     ments.sort_by_key(|m| m.start);

@@ -84,7 +84,8 @@ pub fn list_item(
         .or_else(|| super::products::title_platform(a))
     {
         Some(p) => upgrade_platform(e, a, p),
-        None => vendor_api(e, a, prod.maker.as_deref())?,
+        None if lead_kind == ChangeKind::Deprecation => vendor_api(e, a, prod.maker.as_deref())?,
+        None => return None,
     };
     let own = gather(slice(a.hits, b.start, b.end, |h| h.start));
     // The date is the item's own, else the lead-in's ("Effective April 4:"),
@@ -245,7 +246,7 @@ pub fn platforms_in(a: &ArticleCtx, from: usize, to: usize) -> Vec<Platform> {
 /// article's vendor's. Named as the tables name it ("Claude API", "La
 /// Plateforme"), else "<Vendor> API".
 pub fn vendor_api(e: &Engine, a: &ArticleCtx, maker: Option<&str>) -> Option<Platform> {
-    let vendor = maker.or(a.vendor.as_deref())?;
+    let vendor = a.vendor.as_deref().or(maker)?;
     let name = e
         .gaz
         .own_api(vendor)

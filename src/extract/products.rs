@@ -145,6 +145,41 @@ const PLATFORM_PREPOSITIONS: &[&str] = &[
     " from ", " on ", " in ", " into ", " to ", " via ", " through ", " inside ", " within ",
 ];
 
+/// A family word glued to its version ("Qwen3-Max", "Orca2.5 Mini",
+/// "Heron4-VL"): the gazetteer's family match needs a word boundary and the
+/// shape finder a space, so neither sees it.
+static GLUED_VERSION_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Z][a-z]{2,}\d+(?:\.\d+)?[a-z]?(?:-[A-Za-z0-9]+)*(?:\s+(?:Mini|Max|Pro|Plus|Turbo|Flash|Lite|Instruct|Vision|Chat|Coder))?\b")
+        .expect("static pattern is valid")
+});
+
+/// Products written as a family word glued to a version, outside known names.
+pub fn glued_versions(
+    e: &Engine,
+    norm: &str,
+    from: usize,
+    to: usize,
+    known: &[Mention],
+    out: &mut Vec<Mention>,
+) {
+    for m in GLUED_VERSION_RE.find_iter(&norm[from..to]) {
+        let (s, end) = (from + m.start(), from + m.end());
+        if known.iter().any(|k| k.start < end && s < k.end) {
+            continue;
+        }
+        let family: String = m.as_str().chars().take_while(|c| c.is_alphabetic()).collect();
+        out.push(Mention {
+            start: s,
+            end,
+            ent: Ent::Product {
+                name: m.as_str().to_string(),
+                maker: e.gaz.org_for_word(&family).map(str::to_string),
+            },
+            possessive: norm[end..].starts_with("'s "),
+        });
+    }
+}
+
 static PLATFORM_SLOT_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:on|in|into|to|through|via|from)\s+(?:the\s+)?([A-Z][\w.\-]*(?:'s)?(?:\s+[A-Z0-9][\w.\-]*){0,3})")
         .expect("static pattern is valid")
@@ -376,4 +411,18 @@ pub fn title_platform(a: &super::analyse::ArticleCtx) -> Option<Platform> {
     platforms(&a.t.norm, title.start, title.end, ments, &prods)
         .into_iter()
         .next()
+        .or_else(|| {
+            // A breadcrumb or masthead that names a catalogue by its kind of
+            // place ("Kestrel AI Studio > Partners").
+            let m = PLATFORM_SUFFIX_RE.find(&a.t.norm[title.start..title.end])?;
+            Some(Platform {
+                name: m.as_str().to_string(),
+                owners: Vec::new(),
+            })
+        })
 }
+
+static PLATFORM_SUFFIX_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Z][\w.\-]*(?:\s+[A-Z][\w.\-]*){0,2}\s+(?:Studio|Marketplace|Hub|Platform|Console|Catalog|Catalogue|Garden|Gallery)\b")
+        .expect("static pattern is valid")
+});

@@ -70,11 +70,13 @@ struct Columns {
     date: Option<(usize, u8)>,
     status: Option<usize>,
     price: bool,
+    /// A launch-date column ("Live from", "Available from"): rows are launches.
+    launch: bool,
 }
 
 impl Columns {
     fn any(&self) -> bool {
-        self.product.is_some() || self.id.is_some() || self.date.is_some() || self.price
+        self.product.is_some() || self.id.is_some() || self.date.is_some() || self.price || self.launch
     }
 }
 
@@ -90,6 +92,11 @@ fn header(cells: &[&str]) -> Option<Columns> {
         }
         let has = |w: &[&str]| w.iter().any(|x| h.contains(x));
         if has(&["replac", "recommend", "successor", "alternative", "migrat", "upgrade", "instead"]) {
+            continue;
+        }
+        if has(&["live from", "available from", "launch", "ga date", "release date", "available since"]) {
+            c.launch = true;
+            c.date.get_or_insert((i, 1));
             continue;
         }
         let date_rank = if has(&[
@@ -127,7 +134,7 @@ fn header(cells: &[&str]) -> Option<Columns> {
         let word = |w: &str| words.contains(&w);
         if word("id") || word("ids") || has(&["identifier", "model string", "api name"]) {
             c.id.get_or_insert(i);
-        } else if has(&["provider", "publisher", "vendor", "developer", "maker", "creator"]) {
+        } else if has(&["provider", "publisher", "vendor", "developer", "maker", "creator", "partner"]) {
             c.maker.get_or_insert(i);
         } else if has(&["platform", "cloud", "marketplace", "available on", "channel", "surface"]) {
             c.platform.get_or_insert(i);
@@ -218,6 +225,7 @@ fn one_table(e: &Engine, a: &ArticleCtx, from: usize, to: usize, cands: &mut Vec
     let header_kind = match cols {
         Some(c) if c.date.is_some_and(|d| d.1 >= 2) => Some(ChangeKind::Deprecation),
         Some(c) if c.price => Some(ChangeKind::Pricing),
+        Some(c) if c.launch || status_reads_launch(a, c, body) => Some(ChangeKind::Availability),
         _ => None,
     };
     // A table without a header row says its kind only in its own first row
@@ -241,7 +249,10 @@ fn one_table(e: &Engine, a: &ArticleCtx, from: usize, to: usize, cands: &mut Vec
         .find(|p| !p.is_empty())
         .unwrap_or_default();
     if plats.is_empty() {
-        plats = lists::article_platform(e, a).into_iter().collect();
+        plats = lists::article_platform(e, a)
+            .or_else(|| super::products::title_platform(a))
+            .into_iter()
+            .collect();
     }
     // A table with no header row starts with data: the first row is a row too.
     let body: Vec<usize> = if cols.is_some() {
@@ -280,7 +291,11 @@ fn one_table(e: &Engine, a: &ArticleCtx, from: usize, to: usize, cands: &mut Vec
         let platform = cell(cols.platform)
             .and_then(|(s, e)| row_platform(a, s, e))
             .or_else(|| plats.first().cloned())
-            .or_else(|| lists::vendor_api(e, a, maker.as_deref()));
+            .or_else(|| {
+                (kind == ChangeKind::Deprecation)
+                    .then(|| lists::vendor_api(e, a, maker.as_deref()))
+                    .flatten()
+            });
         let Some(platform) = platform else { continue };
         let effective = cell(cols.date.map(|d| d.0))
             .or(Some((b.start, b.end)))
@@ -308,6 +323,19 @@ fn one_table(e: &Engine, a: &ArticleCtx, from: usize, to: usize, cands: &mut Vec
             },
         ));
     }
+}
+
+/// A status column that reads "GA", "Available" or "Preview" in its rows
+/// lists launches.
+fn status_reads_launch(a: &ArticleCtx, c: Columns, body: &[usize]) -> bool {
+    let Some(col) = c.status else { return false };
+    body.iter().any(|&bi| {
+        let text = block_text(a, bi);
+        cells(text).get(col).is_some_and(|&(s, e)| {
+            let v = text[s..e].to_ascii_lowercase();
+            v == "ga" || v.contains("available") || v.contains("preview") || v == "live"
+        })
+    })
 }
 
 /// The platform a row's platform cell names: a known one, else the cell as written.
