@@ -136,10 +136,18 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             out.clear();
         }
     }
+    out.iter_mut().for_each(strip_headline_word);
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(p.name.clone()));
     out
 }
+
+/// Nouns a platform name modifies without being the place a product runs.
+const MODIFIED_NOUNS: &[&str] = &[
+    "customer", "customers", "user", "users", "credits", "credit", "commitment", "commitments",
+    "agreement", "agreements", "billing", "services", "infrastructure", "datacenters", "sales",
+    "team", "teams", "partners", "ecosystem", "spend", "contract", "contracts", "portal",
+];
 
 const PLATFORM_PREPOSITIONS: &[&str] = &[
     " from ", " on ", " in ", " into ", " to ", " via ", " through ", " inside ", " within ",
@@ -239,6 +247,19 @@ pub fn platforms(
     let has_plain = ments
         .iter()
         .any(|m| matches!(m.ent, Ent::Platform { .. }) && !m.possessive);
+    let modifies = |m: &Mention| {
+        let next: String = norm[m.end..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        MODIFIED_NOUNS.contains(&next.as_str())
+    };
+    // "Foundry customers" is the platform when nothing else is named.
+    let has_slot = ments
+        .iter()
+        .any(|m| matches!(m.ent, Ent::Platform { .. }) && !m.possessive && !modifies(m));
     for m in ments {
         if m.possessive && has_plain {
             continue;
@@ -251,9 +272,11 @@ pub fn platforms(
         {
             let next = norm[m.end..].trim_start();
             let next_l = next.to_ascii_lowercase();
+            // "Azure customers", "AWS credits": the platform's name as a modifier.
             if ["region", "tenant", "subscription", "account"]
                 .iter()
                 .any(|w| next_l.starts_with(w))
+                || (has_slot && modifies(m))
             {
                 continue;
             }
@@ -282,6 +305,16 @@ pub fn platforms(
             continue;
         }
         if products.iter().any(|p| p.start >= s && p.start < e) {
+            continue;
+        }
+        // "in the Global Standard deployment": a deployment type, not a platform.
+        let after: String = norm[e..to]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if matches!(after.as_str(), "deployment" | "deployments" | "tier" | "tiers" | "plan" | "plans" | "sku" | "edition") {
             continue;
         }
         // "in the Stockholm (se-sto-1) and Helsinki regions": places, not platforms.
@@ -388,6 +421,18 @@ pub fn title_products(a: &super::analyse::ArticleCtx) -> Vec<Product> {
     ments.append(&mut extra);
     ments.sort_by_key(|m| m.start);
     products(&a.t.norm, title.end, &ments)
+}
+
+/// Headlines capitalise every word: "Refreshed Tarn 3" is Tarn 3.
+fn strip_headline_word(p: &mut Product) {
+    if let Some((first, rest)) = p.name.split_once(' ')
+        && (first.ends_with("ed")
+            || matches!(first, "New" | "Latest" | "Introducing" | "Announcing" | "Meet"))
+        && rest.starts_with(|c: char| c.is_uppercase())
+        && p.maker.is_none()
+    {
+        p.name = rest.to_string();
+    }
 }
 
 /// Triggers whose subject hosts the product ("X now supports Y", "X adds
