@@ -318,7 +318,7 @@ pub fn platforms(
             continue;
         }
         // "in the Stockholm (se-sto-1) and Helsinki regions": places, not platforms.
-        let tail = &norm[e..to.min(e + 60)];
+        let tail = &norm[e..super::text::floor_boundary(norm, to.min(e + 60))];
         let tail = tail.split(['.', ':', ';']).next().unwrap_or(tail);
         if tail.split_whitespace().take(6).any(|w| {
             let w = w.trim_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
