@@ -582,7 +582,9 @@ fn retirement_table_under_a_rule_line_gives_one_change_per_row_not_the_replaceme
         "{x:#?}"
     );
     let d = of_kind(&x, ChangeKind::Deprecation);
-    let chat = d.iter().find(|c| c.product.as_deref() == Some("Plover Chat 1"));
+    let chat = d
+        .iter()
+        .find(|c| c.product.as_deref() == Some("Plover Chat 1"));
     assert_eq!(
         chat.and_then(|c| c.effective.as_deref()),
         Some("2026-06-30"),
@@ -639,7 +641,11 @@ fn retirement_list_of_model_ids_without_a_platform_lands_on_the_vendors_api() {
         "{x:#?}"
     );
     for c in of_kind(&x, ChangeKind::Deprecation) {
-        assert_eq!(c.effective.as_deref(), Some("2026-08-01"), "date from above the lead-in");
+        assert_eq!(
+            c.effective.as_deref(),
+            Some("2026-08-01"),
+            "date from above the lead-in"
+        );
         assert_eq!(c.parties, vec!["Cohere"]);
     }
 }
@@ -664,15 +670,16 @@ fn regions_and_amounts_are_neither_platforms_nor_products() {
     );
     for c in &x.changes {
         assert_ne!(c.platform.as_deref(), Some("Oslo"), "{x:#?}");
-        assert!(!c.product.as_deref().unwrap_or("").starts_with("USD"), "{x:#?}");
+        assert!(
+            !c.product.as_deref().unwrap_or("").starts_with("USD"),
+            "{x:#?}"
+        );
     }
 }
 
 #[test]
 fn subject_of_now_supports_hosts_the_product() {
-    let x = run(
-        "Azure Databricks now supports Plover Chat 5 through Mosaic AI Model Serving.",
-    );
+    let x = run("Azure Databricks now supports Plover Chat 5 through Mosaic AI Model Serving.");
     assert_eq!(
         pairs(&x, ChangeKind::Availability),
         vec![("Plover Chat 5".to_string(), "Azure Databricks".to_string())],

@@ -560,9 +560,9 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     .into_iter()
                     .filter_map(|p| {
                         if products::is_bare_api(&p.name) {
-                            let maker = prods
-                                .iter()
-                                .find_map(|p| p.maker.clone().or_else(|| products::id_maker(e, &p.name)));
+                            let maker = prods.iter().find_map(|p| {
+                                p.maker.clone().or_else(|| products::id_maker(e, &p.name))
+                            });
                             return super::lists::vendor_api(e, a, maker.as_deref());
                         }
                         Some(upgrade_platform(e, a, p))
@@ -600,13 +600,17 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 };
                 for pr in &prods {
                     // "Helix Sage 2" from "Helix AI": a brand word shared with an article party names the maker.
-                    let maker = pr.maker.clone().or_else(|| products::id_maker(e, &pr.name)).or_else(|| {
-                        let first = pr.name.split(' ').next()?;
-                        a.parties
-                            .iter()
-                            .find(|p| p.split(' ').next() == Some(first) && p.contains(' '))
-                            .cloned()
-                    });
+                    let maker = pr
+                        .maker
+                        .clone()
+                        .or_else(|| products::id_maker(e, &pr.name))
+                        .or_else(|| {
+                            let first = pr.name.split(' ').next()?;
+                            a.parties
+                                .iter()
+                                .find(|p| p.split(' ').next() == Some(first) && p.contains(' '))
+                                .cloned()
+                        });
                     for pl in &plats {
                         let mut ch = change.clone();
                         let mut parties: Vec<String> = Vec::new();

@@ -134,7 +134,9 @@ fn in_identifier(s: &str, start: usize, end: usize) -> bool {
         .take_while(|&(_, c)| is_tok(c))
         .last()
         .map_or(start, |(i, _)| i);
-    let to = s[end..].find(|c: char| !is_tok(c)).map_or(s.len(), |i| end + i);
+    let to = s[end..]
+        .find(|c: char| !is_tok(c))
+        .map_or(s.len(), |i| end + i);
     let tok = &s[from..to];
     tok.starts_with(|c: char| c.is_ascii_alphabetic()) && tok.matches('-').count() >= 2
 }

@@ -540,9 +540,9 @@ pub fn unknown_products(
                 .split('-')
                 .any(|p| p.len() < 4 && p.bytes().any(|b| b.is_ascii_digit()));
         if !dated_id
-            && text
-                .split(['-', ' '])
-            .any(|p| p.len() == 4 && p.starts_with("20") && p.bytes().all(|b| b.is_ascii_digit()))
+            && text.split(['-', ' ']).any(|p| {
+                p.len() == 4 && p.starts_with("20") && p.bytes().all(|b| b.is_ascii_digit())
+            })
         {
             continue;
         }

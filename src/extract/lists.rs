@@ -37,14 +37,16 @@ pub fn list_item(
     } else {
         None
     };
-    prod = prod.or_else(|| ments.iter().find_map(|m| match &m.ent {
-        Ent::Product { name, maker } => Some(Product {
-            name: name.clone(),
-            maker: maker.clone(),
-            start: m.start,
-        }),
-        _ => None,
-    }));
+    prod = prod.or_else(|| {
+        ments.iter().find_map(|m| match &m.ent {
+            Ent::Product { name, maker } => Some(Product {
+                name: name.clone(),
+                maker: maker.clone(),
+                start: m.start,
+            }),
+            _ => None,
+        })
+    });
     if prod.is_none() {
         let mut tmp = Vec::new();
         super::entities::unknown_products(&t.norm, name_from, name_to, ments, &mut tmp);
@@ -148,7 +150,10 @@ fn looks_like_name(text: &str) -> bool {
         && text.split_whitespace().all(|w| {
             w.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit())
                 || w.contains(|c: char| c.is_ascii_digit())
-                || matches!(w, "for" | "in" | "on" | "of" | "and" | "with" | "the" | "by")
+                || matches!(
+                    w,
+                    "for" | "in" | "on" | "of" | "and" | "with" | "the" | "by"
+                )
         })
 }
 

@@ -462,8 +462,10 @@ fn article_vendor(e: &Engine, norm: &str, own: Option<&str>, parties: &[String])
 }
 
 static DOMAIN_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(?:@|://|\bwww\.)(?:[a-z0-9-]+\.)*?([a-z0-9-]{3,})\.(?:com|ai|io|co|net|org|dev|cloud)\b")
-        .expect("static pattern is valid")
+    regex::Regex::new(
+        r"(?:@|://|\bwww\.)(?:[a-z0-9-]+\.)*?([a-z0-9-]{3,})\.(?:com|ai|io|co|net|org|dev|cloud)\b",
+    )
+    .expect("static pattern is valid")
 });
 
 /// The organisations the article is about: the source's own organisation,

@@ -144,13 +144,41 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
 
 /// Nouns a platform name modifies without being the place a product runs.
 const MODIFIED_NOUNS: &[&str] = &[
-    "customer", "customers", "user", "users", "credits", "credit", "commitment", "commitments",
-    "agreement", "agreements", "billing", "services", "infrastructure", "datacenters", "sales",
-    "team", "teams", "partners", "ecosystem", "spend", "contract", "contracts", "portal",
+    "customer",
+    "customers",
+    "user",
+    "users",
+    "credits",
+    "credit",
+    "commitment",
+    "commitments",
+    "agreement",
+    "agreements",
+    "billing",
+    "services",
+    "infrastructure",
+    "datacenters",
+    "sales",
+    "team",
+    "teams",
+    "partners",
+    "ecosystem",
+    "spend",
+    "contract",
+    "contracts",
+    "portal",
 ];
 
 const PLATFORM_PREPOSITIONS: &[&str] = &[
-    " from ", " on ", " in ", " into ", " to ", " via ", " through ", " inside ", " within ",
+    " from ",
+    " on ",
+    " in ",
+    " into ",
+    " to ",
+    " via ",
+    " through ",
+    " inside ",
+    " within ",
 ];
 
 /// A family word glued to its version ("Qwen3-Max", "Orca2.5 Mini",
@@ -175,7 +203,11 @@ pub fn glued_versions(
         if known.iter().any(|k| k.start < end && s < k.end) {
             continue;
         }
-        let family: String = m.as_str().chars().take_while(|c| c.is_alphabetic()).collect();
+        let family: String = m
+            .as_str()
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .collect();
         out.push(Mention {
             start: s,
             end,
@@ -314,14 +346,19 @@ pub fn platforms(
             .take_while(|c| c.is_alphabetic())
             .collect::<String>()
             .to_ascii_lowercase();
-        if matches!(after.as_str(), "deployment" | "deployments" | "tier" | "tiers" | "plan" | "plans" | "sku" | "edition") {
+        if matches!(
+            after.as_str(),
+            "deployment" | "deployments" | "tier" | "tiers" | "plan" | "plans" | "sku" | "edition"
+        ) {
             continue;
         }
         // "in the Stockholm (se-sto-1) and Helsinki regions": places, not platforms.
         let tail = &norm[e..super::text::floor_boundary(norm, to.min(e + 60))];
         let tail = tail.split(['.', ':', ';']).next().unwrap_or(tail);
         if tail.split_whitespace().take(6).any(|w| {
-            let w = w.trim_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
+            let w = w
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_ascii_lowercase();
             w == "region" || w == "regions"
         }) {
             continue;
@@ -376,7 +413,8 @@ fn is_amount(name: &str) -> bool {
     code.len() == 3
         && code.bytes().all(|b| b.is_ascii_uppercase())
         && CURRENCIES.contains(&code)
-        && w.next().is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+        && w.next()
+            .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 const CURRENCIES: &[&str] = &[
@@ -411,11 +449,12 @@ pub fn title_products(a: &super::analyse::ArticleCtx) -> Vec<Product> {
     else {
         return Vec::new();
     };
-    let mut ments: Vec<Mention> = super::analyse::slice(a.ments, title.start, title.end, |m| m.start)
-        .iter()
-        .filter(|m| m.end <= title.end)
-        .cloned()
-        .collect();
+    let mut ments: Vec<Mention> =
+        super::analyse::slice(a.ments, title.start, title.end, |m| m.start)
+            .iter()
+            .filter(|m| m.end <= title.end)
+            .cloned()
+            .collect();
     let mut extra = Vec::new();
     super::entities::unknown_products(&a.t.norm, title.start, title.end, &ments, &mut extra);
     ments.append(&mut extra);
@@ -427,7 +466,10 @@ pub fn title_products(a: &super::analyse::ArticleCtx) -> Vec<Product> {
 fn strip_headline_word(p: &mut Product) {
     if let Some((first, rest)) = p.name.split_once(' ')
         && (first.ends_with("ed")
-            || matches!(first, "New" | "Latest" | "Introducing" | "Announcing" | "Meet"))
+            || matches!(
+                first,
+                "New" | "Latest" | "Introducing" | "Announcing" | "Meet"
+            ))
         && rest.starts_with(|c: char| c.is_uppercase())
         && p.maker.is_none()
     {

@@ -338,7 +338,11 @@ fn demote_lone_aligned_rows(norm: &str, blocks: &mut [Block]) {
         };
         if !near(i.checked_sub(1)) && !near(Some(i + 1)) {
             let short = word_count(&norm[b.start..b.end]) <= 14;
-            blocks[i].kind = if short { BlockKind::Heading } else { BlockKind::Para };
+            blocks[i].kind = if short {
+                BlockKind::Heading
+            } else {
+                BlockKind::Para
+            };
         }
     }
 }

@@ -56,7 +56,9 @@ pub fn cells(line: &str) -> Vec<(usize, usize)> {
 /// A rule line between header and body ("---|:---:", "+-----+").
 pub fn is_separator(line: &str) -> bool {
     let t = line.trim();
-    t.contains("--") && t.chars().all(|c| matches!(c, '-' | '|' | ':' | '+' | '=' | ' '))
+    t.contains("--")
+        && t.chars()
+            .all(|c| matches!(c, '-' | '|' | ':' | '+' | '=' | ' '))
 }
 
 /// What the header says each column holds.
@@ -76,7 +78,11 @@ struct Columns {
 
 impl Columns {
     fn any(&self) -> bool {
-        self.product.is_some() || self.id.is_some() || self.date.is_some() || self.price || self.launch
+        self.product.is_some()
+            || self.id.is_some()
+            || self.date.is_some()
+            || self.price
+            || self.launch
     }
 }
 
@@ -91,10 +97,25 @@ fn header(cells: &[&str]) -> Option<Columns> {
             continue;
         }
         let has = |w: &[&str]| w.iter().any(|x| h.contains(x));
-        if has(&["replac", "recommend", "successor", "alternative", "migrat", "upgrade", "instead"]) {
+        if has(&[
+            "replac",
+            "recommend",
+            "successor",
+            "alternative",
+            "migrat",
+            "upgrade",
+            "instead",
+        ]) {
             continue;
         }
-        if has(&["live from", "available from", "launch", "ga date", "release date", "available since"]) {
+        if has(&[
+            "live from",
+            "available from",
+            "launch",
+            "ga date",
+            "release date",
+            "available since",
+        ]) {
             c.launch = true;
             c.date.get_or_insert((i, 1));
             continue;
@@ -134,14 +155,30 @@ fn header(cells: &[&str]) -> Option<Columns> {
         let word = |w: &str| words.contains(&w);
         if word("id") || word("ids") || has(&["identifier", "model string", "api name"]) {
             c.id.get_or_insert(i);
-        } else if has(&["provider", "publisher", "vendor", "developer", "maker", "creator", "partner"]) {
+        } else if has(&[
+            "provider",
+            "publisher",
+            "vendor",
+            "developer",
+            "maker",
+            "creator",
+            "partner",
+        ]) {
             c.maker.get_or_insert(i);
-        } else if has(&["platform", "cloud", "marketplace", "available on", "channel", "surface"]) {
+        } else if has(&[
+            "platform",
+            "cloud",
+            "marketplace",
+            "available on",
+            "channel",
+            "surface",
+        ]) {
             c.platform.get_or_insert(i);
         } else if word("status") || word("state") || word("stage") || word("lifecycle") {
             c.status.get_or_insert(i);
-        } else if has(&["model", "product", "name", "service", "feature", "endpoint", "offering"])
-        {
+        } else if has(&[
+            "model", "product", "name", "service", "feature", "endpoint", "offering",
+        ]) {
             c.product.get_or_insert(i);
         }
     }
@@ -156,7 +193,10 @@ fn product_name(cell: &str) -> Option<String> {
     let usable = !name.is_empty()
         && name.split_whitespace().count() <= 8
         && name.chars().any(|c| c.is_alphabetic())
-        && !matches!(name.to_ascii_lowercase().as_str(), "n/a" | "none" | "tbd" | "-");
+        && !matches!(
+            name.to_ascii_lowercase().as_str(),
+            "n/a" | "none" | "tbd" | "-"
+        );
     usable.then(|| name.to_string())
 }
 
@@ -268,7 +308,10 @@ fn one_table(e: &Engine, a: &ArticleCtx, from: usize, to: usize, cands: &mut Vec
         let b = &a.doc.blocks[bi];
         let text = &a.t.norm[b.start..b.end];
         let cs = cells(text);
-        let cell = |i: Option<usize>| i.and_then(|i| cs.get(i)).map(|&(s, e)| (b.start + s, b.start + e));
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| cs.get(i))
+                .map(|&(s, e)| (b.start + s, b.start + e))
+        };
         let Some((ps, pe)) = cell(cols.product).or(cell(cols.id)) else {
             continue;
         };
@@ -367,8 +410,14 @@ mod tests {
 
     #[test]
     fn header_maps_columns_by_meaning() {
-        let c = header(&["Model", "Model ID", "Legacy since", "Shutdown date", "Replacement"])
-            .expect("a header");
+        let c = header(&[
+            "Model",
+            "Model ID",
+            "Legacy since",
+            "Shutdown date",
+            "Replacement",
+        ])
+        .expect("a header");
         assert_eq!(c.product, Some(0));
         assert_eq!(c.id, Some(1));
         assert_eq!(c.date, Some((3, 3)));
