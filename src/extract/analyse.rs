@@ -157,7 +157,7 @@ pub(super) fn status_for(kind: ChangeKind, own: &[Status], head: &[Status]) -> (
             S::Continues,
             S::Started,
         ],
-        ChangeKind::Availability => &[S::Withdrawn, S::Preview, S::Available],
+        ChangeKind::Availability => &[S::Withdrawn, S::Preview, S::Continues, S::Available],
         ChangeKind::CloudPriority => &[S::Ended, S::Narrowed, S::Continues, S::Started],
         ChangeKind::Investment => &[S::Ended, S::Changed, S::Continues, S::Started],
         ChangeKind::ComputeCommitment => &[S::Ended, S::Extended, S::Changed, S::Started],

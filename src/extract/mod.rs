@@ -336,7 +336,27 @@ pub fn extract_with(e: &Engine, article: &Article) -> Extraction {
     }
     list_items(e, &a, &mut cands);
     tables::table_rows(e, &a, &mut cands);
+    preview_from_title(&a, &mut cands);
     merge::finish(&t, cands)
+}
+
+/// "Public Preview: Orca in Corvid Studio": a launch the headline calls a
+/// preview is one in every sentence that does not say otherwise.
+fn preview_from_title(a: &ArticleCtx, cands: &mut [Candidate]) {
+    let Some(title) = a.doc.blocks.iter().find(|b| b.kind == BlockKind::Title) else {
+        return;
+    };
+    let preview = analyse::slice(a.hits, title.start, title.end, |h| h.start)
+        .iter()
+        .any(|h| h.cue == Cue::Status(crate::model::Status::Preview));
+    if !preview {
+        return;
+    }
+    for c in cands.iter_mut() {
+        if c.change.kind == ChangeKind::Availability && !c.explicit {
+            c.change.status = crate::model::Status::Preview;
+        }
+    }
 }
 
 /// True when `hits` hold a kind trigger (strong or weak), or both halves of
