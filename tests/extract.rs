@@ -701,3 +701,13 @@ fn these_models_take_the_products_of_the_headline() {
         "{x:#?}"
     );
 }
+
+#[test]
+fn a_preview_headline_marks_the_launches_under_it_preview() {
+    let x = run(
+        "Public Preview: Tarn 4 in Vertex AI\n\nCustomers can access Tarn 4 and Tarn 4 Mini in Vertex AI from today.",
+    );
+    let av = of_kind(&x, ChangeKind::Availability);
+    assert_eq!(av.len(), 2, "{x:#?}");
+    assert!(av.iter().all(|c| c.status == Status::Preview), "{x:#?}");
+}
