@@ -706,4 +706,160 @@ fn short_name_is_the_party_named_in_full_first() {
         "{:#?}",
         x.changes
     );
+/// (product, platform) pairs of one kind, sorted, for the recall tests below.
+fn pairs(x: &Extraction, k: ChangeKind) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = of_kind(x, k)
+        .iter()
+        .map(|c| {
+            (
+                c.product.clone().unwrap_or_default(),
+                c.platform.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn retirement_table_under_a_rule_line_gives_one_change_per_row_not_the_replacement() {
+    let text = "Retirements on Amazon Bedrock\n\nThese models retire on the dates below.\n\nModel                | Model ID          | Legacy since | Retirement date | Replacement\n---------------------|-------------------|--------------|-----------------|------------\nPlover Chat 1        | plover.chat-1     | 2026-01-10   | 2026-06-30      | Plover Chat 3\nPlover Embed 2       | plover.embed-2    | 2026-01-10   | 2026-07-31      | Plover Embed 4\n";
+    let x = run(text);
+    assert_eq!(
+        pairs(&x, ChangeKind::Deprecation),
+        vec![
+            ("Plover Chat 1".to_string(), "Amazon Bedrock".to_string()),
+            ("Plover Embed 2".to_string(), "Amazon Bedrock".to_string()),
+        ],
+        "{x:#?}"
+    );
+    let d = of_kind(&x, ChangeKind::Deprecation);
+    let chat = d
+        .iter()
+        .find(|c| c.product.as_deref() == Some("Plover Chat 1"));
+    assert_eq!(
+        chat.and_then(|c| c.effective.as_deref()),
+        Some("2026-06-30"),
+        "the retirement column, not the legacy one, is the date"
+    );
+    assert_spans(text, &x);
+}
+
+#[test]
+fn tab_separated_price_table_reads_each_row() {
+    let text = "Price update for Vertex AI partner models\n\nThe rates below apply from June.\n\nModel\tNew price\tEffective\nWren Chat 2\t$0.30 per 1M input tokens\tJune 1, 2026\nWren Code 1\t$1.20 per 1M output tokens\tJune 8, 2026\n";
+    let x = run(text);
+    assert_eq!(
+        pairs(&x, ChangeKind::Pricing),
+        vec![
+            ("Wren Chat 2".to_string(), "Vertex AI".to_string()),
+            ("Wren Code 1".to_string(), "Vertex AI".to_string()),
+        ],
+        "{x:#?}"
+    );
+    assert_spans(text, &x);
+}
+
+#[test]
+fn a_lone_pipe_line_without_a_header_is_not_a_price_table() {
+    let x = run(
+        "Pricing FAQ for Azure OpenAI\n\nApplies to: Azure OpenAI | Article | 05/01/2026 | 3 contributors\n\nThis page answers common billing questions.\n",
+    );
+    assert!(of_kind(&x, ChangeKind::Pricing).is_empty(), "{x:#?}");
+}
+
+#[test]
+fn the_api_in_a_notice_is_the_makers_own_api() {
+    let x = run(
+        "Deprecations\n\n- We are deprecating gpt-orca-4-0312 and it will disappear from the API on July 1, 2026.\n",
+    );
+    assert_eq!(
+        pairs(&x, ChangeKind::Deprecation),
+        vec![("gpt-orca-4-0312".to_string(), "OpenAI API".to_string())],
+        "{x:#?}"
+    );
+}
+
+#[test]
+fn retirement_list_of_model_ids_without_a_platform_lands_on_the_vendors_api() {
+    let text = "Retirement notice\n\nFrom August 1, 2026 these models stop answering.\n\nRetired models:\n\n- command-orca-02-2025  (and its alias command-orca)\n- embed-heron-v1.0\n\nQuestions: support@cohere.com\n";
+    let x = run(text);
+    assert_eq!(
+        pairs(&x, ChangeKind::Deprecation),
+        vec![
+            ("command-orca-02-2025".to_string(), "Cohere API".to_string()),
+            ("embed-heron-v1.0".to_string(), "Cohere API".to_string()),
+        ],
+        "{x:#?}"
+    );
+    for c in of_kind(&x, ChangeKind::Deprecation) {
+        assert_eq!(
+            c.effective.as_deref(),
+            Some("2026-08-01"),
+            "date from above the lead-in"
+        );
+        assert_eq!(c.parties, vec!["Cohere"]);
+    }
+}
+
+#[test]
+fn a_bare_product_brand_after_from_is_the_platform_of_the_list() {
+    let x = run("We will retire GPT-4.2 and GPT-4.2 mini from ChatGPT on March 1, 2026.");
+    assert_eq!(
+        pairs(&x, ChangeKind::Deprecation),
+        vec![
+            ("GPT-4.2".to_string(), "ChatGPT".to_string()),
+            ("GPT-4.2 mini".to_string(), "ChatGPT".to_string()),
+        ],
+        "{x:#?}"
+    );
+}
+
+#[test]
+fn regions_and_amounts_are_neither_platforms_nor_products() {
+    let x = run(
+        "Corvid Market listings\n\nGenerally available today in the Oslo (no-osl-1) and Bergen regions: Tarn Chat 2.\n\nThe Tarn Chat 2 price drops to USD 0.40 per million tokens on Corvid Market.\n",
+    );
+    for c in &x.changes {
+        assert_ne!(c.platform.as_deref(), Some("Oslo"), "{x:#?}");
+        assert!(
+            !c.product.as_deref().unwrap_or("").starts_with("USD"),
+            "{x:#?}"
+        );
+    }
+}
+
+#[test]
+fn subject_of_now_supports_hosts_the_product() {
+    let x = run("Azure Databricks now supports Plover Chat 5 through Mosaic AI Model Serving.");
+    assert_eq!(
+        pairs(&x, ChangeKind::Availability),
+        vec![("Plover Chat 5".to_string(), "Azure Databricks".to_string())],
+        "{x:#?}"
+    );
+}
+
+#[test]
+fn these_models_take_the_products_of_the_headline() {
+    let x = run(
+        "Refreshed Tarn 3 and Tarn 3 Mini now on Vertex AI\n\nToday we are pleased to say that these models are available on Vertex AI.",
+    );
+    assert_eq!(
+        pairs(&x, ChangeKind::Availability),
+        vec![
+            ("Tarn 3".to_string(), "Vertex AI".to_string()),
+            ("Tarn 3 Mini".to_string(), "Vertex AI".to_string()),
+        ],
+        "{x:#?}"
+    );
+}
+
+#[test]
+fn a_preview_headline_marks_the_launches_under_it_preview() {
+    let x = run(
+        "Public Preview: Tarn 4 in Vertex AI\n\nCustomers can access Tarn 4 and Tarn 4 Mini in Vertex AI from today.",
+    );
+    let av = of_kind(&x, ChangeKind::Availability);
+    assert_eq!(av.len(), 2, "{x:#?}");
+    assert!(av.iter().all(|c| c.status == Status::Preview), "{x:#?}");
 }

@@ -48,6 +48,8 @@ pub struct ArticleCtx<'a> {
     pub history: Vec<bool>,
     /// Distinct product names the tables recognised, with their makers.
     pub products: Vec<(String, Option<String>)>,
+    /// Whose notice this is: the owner of "the API" (see `mod::article_vendor`).
+    pub vendor: Option<String>,
 }
 
 static MONEY_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -160,7 +162,7 @@ pub(super) fn status_for(kind: ChangeKind, own: &[Status], head: &[Status]) -> (
             S::Continues,
             S::Started,
         ],
-        ChangeKind::Availability => &[S::Withdrawn, S::Preview, S::Available],
+        ChangeKind::Availability => &[S::Withdrawn, S::Preview, S::Continues, S::Available],
         ChangeKind::CloudPriority => &[S::Ended, S::Narrowed, S::Continues, S::Started],
         ChangeKind::Investment => &[S::Ended, S::Changed, S::Continues, S::Started],
         ChangeKind::ComputeCommitment => &[S::Ended, S::Extended, S::Changed, S::Started],
@@ -345,6 +347,9 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         .collect();
     let mut extra = Vec::new();
     super::entities::unknown_products(&t.norm, c.start, c.end, &ments, &mut extra);
+    ments.append(&mut extra);
+    ments.sort_by_key(|m| m.start);
+    products::glued_versions(e, &t.norm, c.start, c.end, &ments, &mut extra);
     ments.append(&mut extra);
     ments.sort_by_key(|m| m.start);
     super::entities::unknown_orgs(&t.norm, c.start, c.end, &ments, &mut extra);
@@ -617,17 +622,39 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     // "a 20% reduction from Wren 4 pricing": the yardstick, not a change.
                     prods.retain(|p| !comparison_object(&t.lower, c.start, p.start));
                 }
+                if prods.is_empty() && products::refers_to_models(lower) {
+                    prods = products::title_products(a);
+                }
                 if prods.is_empty() {
                     continue;
                 }
-                let mut plats =
-                    products::platforms(&t.norm, trig.min(c.end), c.end, &ments, &prods);
+                // "Corvid Cloud now supports Orca 3 through its serving layer":
+                // the subject of "supports" is where the product runs.
+                let subject_hosts = products::subject_hosts(&t.lower[trig.min(c.end)..c.end]);
+                let mut plats = if subject_hosts {
+                    let before: Vec<Mention> =
+                        ments.iter().filter(|m| m.end <= trig).cloned().collect();
+                    products::platforms(&t.norm, c.start, trig.min(c.end), &before, &prods)
+                } else {
+                    Vec::new()
+                };
+                if plats.is_empty() {
+                    plats = products::platforms(&t.norm, trig.min(c.end), c.end, &ments, &prods);
+                }
                 if plats.is_empty() {
                     plats = products::platforms(&t.norm, c.start, c.end, &ments, &prods);
                 }
                 let plats: Vec<Platform> = plats
                     .into_iter()
-                    .map(|p| upgrade_platform(e, a, p))
+                    .filter_map(|p| {
+                        if products::is_bare_api(&p.name) {
+                            let maker = prods.iter().find_map(|p| {
+                                p.maker.clone().or_else(|| products::id_maker(e, &p.name))
+                            });
+                            return super::lists::vendor_api(e, a, maker.as_deref());
+                        }
+                        Some(upgrade_platform(e, a, p))
+                    })
                     .collect();
                 let plats = if plats.is_empty() {
                     // "Corvid Cloud has removed Falcon 2 from its catalogue": the subject runs the platform.
@@ -661,13 +688,17 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                 };
                 for pr in &prods {
                     // "Helix Sage 2" from "Helix AI": a brand word shared with an article party names the maker.
-                    let maker = pr.maker.clone().or_else(|| {
-                        let first = pr.name.split(' ').next()?;
-                        a.parties
-                            .iter()
-                            .find(|p| p.split(' ').next() == Some(first) && p.contains(' '))
-                            .cloned()
-                    });
+                    let maker = pr
+                        .maker
+                        .clone()
+                        .or_else(|| products::id_maker(e, &pr.name))
+                        .or_else(|| {
+                            let first = pr.name.split(' ').next()?;
+                            a.parties
+                                .iter()
+                                .find(|p| p.split(' ').next() == Some(first) && p.contains(' '))
+                                .cloned()
+                        });
                     for pl in &plats {
                         let mut ch = change.clone();
                         let mut parties: Vec<String> = Vec::new();
@@ -904,13 +935,19 @@ fn is_brand_modifier(norm: &str, m: &Mention) -> bool {
 /// "in Snowflake": an organisation written where a platform goes stands for
 /// the platform the article names for it ("Snowflake Cortex").
 pub(super) fn upgrade_platform(e: &Engine, a: &ArticleCtx, p: Platform) -> Platform {
-    if let Some(org) = e.gaz.org_named(&p.name)
-        && let Some(known) = a
+    // Among the owner's platforms the article names, a service ("Amazon
+    // Bedrock") is meant before the owner's cloud as a whole ("AWS").
+    if let Some(org) = e.gaz.org_named(&p.name) {
+        let owned = |k: &&Platform| k.owners.first().map(|s| s.as_str()) == Some(org);
+        let known = a
             .platforms
             .iter()
-            .find(|k| k.owners.first().map(|s| s.as_str()) == Some(org))
-    {
-        return known.clone();
+            .filter(owned)
+            .find(|k| e.gaz.org_named(&k.name).is_none())
+            .or_else(|| a.platforms.iter().find(owned));
+        if let Some(known) = known {
+            return known.clone();
+        }
     }
     p
 }

@@ -117,8 +117,28 @@ pub fn first_date(s: &str, default_year: Option<i32>) -> Option<FoundDate> {
 pub fn years(s: &str) -> impl Iterator<Item = (usize, i32)> + '_ {
     YEAR_RE.captures_iter(s).filter_map(|c| {
         let m = c.get(1)?;
+        if in_identifier(s, m.start(), m.end()) {
+            return None;
+        }
         Some((m.start(), m.as_str().parse().ok()?))
     })
+}
+
+/// A year inside a model id ("orca-r-03-2024") names a snapshot, not an
+/// event: the token opens with a letter and has two hyphens or more.
+fn in_identifier(s: &str, start: usize, end: usize) -> bool {
+    let is_tok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
+    let from = s[..start]
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_tok(c))
+        .last()
+        .map_or(start, |(i, _)| i);
+    let to = s[end..]
+        .find(|c: char| !is_tok(c))
+        .map_or(s.len(), |i| end + i);
+    let tok = &s[from..to];
+    tok.starts_with(|c: char| c.is_ascii_alphabetic()) && tok.matches('-').count() >= 2
 }
 
 fn floor(s: &str, i: usize) -> usize {

@@ -204,6 +204,44 @@ impl Gazetteer {
             .map(|o| o.name.as_str())
     }
 
+    /// The vendor's own API as the tables name it: a platform the vendor
+    /// runs whose name or an alias ends in " API" ("Claude API", "La
+    /// Plateforme" alias "Mistral API").
+    pub fn own_api(&self, org: &str) -> Option<&str> {
+        self.tables
+            .platforms
+            .iter()
+            .find(|p| {
+                p.owner.as_deref() == Some(org)
+                    && std::iter::once(&p.name)
+                        .chain(p.aliases.iter())
+                        .any(|n| n.ends_with(" API"))
+            })
+            .map(|p| p.name.as_str())
+    }
+
+    /// The organisation a lower-case word names: a domain label
+    /// ("support@corvid.ai") or the first part of a model id ("claude-3-haiku"
+    /// is a Claude model, "cohere.embed" a Cohere one).
+    pub fn org_for_word(&self, word: &str) -> Option<&str> {
+        if word.len() < 3 {
+            return None;
+        }
+        let eq = |n: &str| n.eq_ignore_ascii_case(word);
+        self.tables
+            .families
+            .iter()
+            .find(|f| eq(&f.name))
+            .map(|f| f.maker.as_str())
+            .or_else(|| {
+                self.tables
+                    .organisations
+                    .iter()
+                    .find(|o| eq(&o.name) || o.aliases.iter().any(|a| eq(a)))
+                    .map(|o| o.name.as_str())
+            })
+    }
+
     /// Every known name in `norm`, in order, at word boundaries.
     pub fn scan(&self, norm: &str, out: &mut Vec<Mention>) {
         let b = norm.as_bytes();
@@ -556,10 +594,17 @@ pub fn unknown_products(
         {
             continue;
         }
-        // A year on its own ("end-2026") or a plain count is not a model.
-        if text
-            .split(['-', ' '])
-            .any(|p| p.len() == 4 && p.starts_with("20") && p.bytes().all(|b| b.is_ascii_digit()))
+        // A year on its own ("end-2026") or a plain count is not a model; a
+        // lower-case id of three parts or more may carry its date ("orca-r-03-2025").
+        let dated_id = !text.contains(' ')
+            && text.split('-').count() >= 3
+            && text
+                .split('-')
+                .any(|p| p.len() < 4 && p.bytes().any(|b| b.is_ascii_digit()));
+        if !dated_id
+            && text.split(['-', ' ']).any(|p| {
+                p.len() == 4 && p.starts_with("20") && p.bytes().all(|b| b.is_ascii_digit())
+            })
         {
             continue;
         }

@@ -15,7 +15,8 @@
 //! - `roles`: payer/payee and licensor/licensee from local patterns.
 //! - `dates`: dates, `until` and `effective`.
 //! - `analyse`: the rules, clause by clause.
-//! - `lists`: bullets and table rows under a lead-in, one change per item.
+//! - `lists`: bullets under a lead-in, one change per item.
+//! - `tables`: table rows read by their header, one change per row.
 //! - `merge`: one change per key, the best-supported statement first.
 
 mod analyse;
@@ -27,6 +28,7 @@ mod merge;
 mod products;
 mod roles;
 mod segment;
+mod tables;
 mod text;
 
 use std::sync::{Arc, RwLock};
@@ -309,6 +311,7 @@ fn extract_text(e: &Engine, article: &Article, text: &str) -> Extraction {
             known_products.push((name.clone(), maker.clone()));
         }
     }
+    let vendor = article_vendor(e, &t.norm, article.organisation.as_deref(), &parties);
     let a = ArticleCtx {
         t: &t,
         doc: &doc,
@@ -321,6 +324,7 @@ fn extract_text(e: &Engine, article: &Article, text: &str) -> Extraction {
         base_confidence,
         history,
         products: known_products,
+        vendor,
     };
 
     let mut cands: Vec<Candidate> = Vec::new();
@@ -392,6 +396,8 @@ fn extract_text(e: &Engine, article: &Article, text: &str) -> Extraction {
         }
     }
     list_items(e, &a, &mut cands);
+    tables::table_rows(e, &a, &mut cands);
+    preview_from_title(&a, &mut cands);
     // A sentence that gave a change of the kind elsewhere (another clause,
     // a list item) needs no review; one signal per kind and sentence.
     signals.dedup_by(|x, y| x.kind == y.kind && x.norm_span == y.norm_span);
@@ -410,6 +416,25 @@ fn extract_text(e: &Engine, article: &Article, text: &str) -> Extraction {
             .is_none_or(|sp| !sp.overlaps(s.norm_span.0, s.norm_span.1))
     });
     merge::finish(&t, cands, signals)
+}
+
+/// "Public Preview: Orca in Corvid Studio": a launch the headline calls a
+/// preview is one in every sentence that does not say otherwise.
+fn preview_from_title(a: &ArticleCtx, cands: &mut [Candidate]) {
+    let Some(title) = a.doc.blocks.iter().find(|b| b.kind == BlockKind::Title) else {
+        return;
+    };
+    let preview = analyse::slice(a.hits, title.start, title.end, |h| h.start)
+        .iter()
+        .any(|h| h.cue == Cue::Status(crate::model::Status::Preview));
+    if !preview {
+        return;
+    }
+    for c in cands.iter_mut() {
+        if c.change.kind == ChangeKind::Availability && !c.explicit {
+            c.change.status = crate::model::Status::Preview;
+        }
+    }
 }
 
 /// True when `hits` hold a kind trigger (strong or weak), or both halves of
@@ -453,21 +478,11 @@ pub fn text_header(text: &str) -> (Option<String>, Option<jiff::civil::Date>) {
 /// lead-in: the platform and kind live in the lead-in, the product in the item.
 fn list_items(e: &Engine, a: &ArticleCtx, cands: &mut Vec<Candidate>) {
     let doc = a.doc;
-    let mut table_header: Option<usize> = None;
     for (i, b) in doc.blocks.iter().enumerate() {
-        let lead = match b.kind {
-            BlockKind::TableRow => {
-                let is_first = i == 0 || doc.blocks[i - 1].kind != BlockKind::TableRow;
-                if is_first {
-                    table_header = Some(i);
-                    continue;
-                }
-                table_header
-            }
-            BlockKind::Bullet => b.lead_in,
-            _ => continue,
-        };
-        let Some(lead) = lead else { continue };
+        if b.kind != BlockKind::Bullet {
+            continue;
+        }
+        let Some(lead) = b.lead_in else { continue };
         let from = doc.sentences.partition_point(|s| s.block < i);
         let to = doc.sentences.partition_point(|s| s.block <= i);
         if (from..to).any(|si| a.history[si]) {
@@ -495,7 +510,7 @@ fn list_items(e: &Engine, a: &ArticleCtx, cands: &mut Vec<Candidate>) {
                 _ => None,
             })
             .collect();
-        let mut plats = block_platforms(a, lead);
+        let mut plats = lists::block_platforms(a, lead);
         if plats.is_empty() {
             // A platform in no table, named in the lead-in ("available in Stratus Marketplace:").
             let lments = analyse::slice(a.ments, lb.start, lb.end, |m| m.start);
@@ -507,7 +522,7 @@ fn list_items(e: &Engine, a: &ArticleCtx, cands: &mut Vec<Candidate>) {
         if plats.is_empty()
             && let Some(s) = lb.section
         {
-            plats = block_platforms(a, s);
+            plats = lists::block_platforms(a, s);
         }
         if let Some(c) = lists::list_item(e, a, i, kind, &plats, &statuses) {
             cands.push(c);
@@ -515,35 +530,41 @@ fn list_items(e: &Engine, a: &ArticleCtx, cands: &mut Vec<Candidate>) {
     }
 }
 
-fn block_platforms(a: &ArticleCtx, block: usize) -> Vec<Platform> {
-    let b = &a.doc.blocks[block];
-    analyse::slice(a.ments, b.start, b.end, |m| m.start)
-        .iter()
-        .filter_map(|m| match &m.ent {
-            Ent::Platform {
-                name,
-                owner,
-                partner,
-            } => Some(Platform {
-                name: name.clone(),
-                owners: owner.iter().chain(partner.iter()).cloned().collect(),
-            }),
-            _ => None,
-        })
-        .collect()
-}
-
 /// Platforms a block inherits: its lead-in's, else its heading's.
 fn context_platforms(a: &ArticleCtx, block: usize) -> Vec<Platform> {
     let b = &a.doc.blocks[block];
     for src in [b.lead_in, b.section].into_iter().flatten() {
-        let p = block_platforms(a, src);
+        let p = lists::block_platforms(a, src);
         if !p.is_empty() {
             return p;
         }
     }
     Vec::new()
 }
+
+/// Whose notice this is, for "the API" and for retirement lists that name no
+/// platform: the source's organisation, else the article's first party, else
+/// the organisation a contact or link domain names ("support@corvid.ai").
+fn article_vendor(e: &Engine, norm: &str, own: Option<&str>, parties: &[String]) -> Option<String> {
+    let known = parties.iter().find(|p| e.gaz.org_named(p).is_some());
+    if let Some(o) = own.or(known.map(|s| s.as_str())) {
+        return Some(o.to_string());
+    }
+    DOMAIN_RE
+        .captures_iter(norm)
+        .find_map(|c| {
+            let label = c.get(1)?.as_str();
+            e.gaz.org_for_word(label).map(str::to_string)
+        })
+        .or_else(|| parties.first().cloned())
+}
+
+static DOMAIN_RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?:@|://|\bwww\.)(?:[a-z0-9-]+\.)*?([a-z0-9-]{3,})\.(?:com|ai|io|co|net|org|dev|cloud)\b",
+    )
+    .expect("static pattern is valid")
+});
 
 /// The organisations the article is about: the source's own organisation,
 /// then those in the title and the first paragraphs, most mentioned first.

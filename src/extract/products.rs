@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::Engine;
 use super::entities::{Ent, Mention};
 
 /// A product named in a clause, with the organisation that makes it.
@@ -24,7 +25,7 @@ pub struct Platform {
 }
 
 static LIST_ITEM_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*)([A-Z][\w.+\-]*(?:\s+[A-Z0-9][\w.+\-]*){0,3})")
+    Regex::new(r"^(?:,\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+|\s*&\s*)([A-Z][\w.+\-]*(?:\s+(?:[A-Z0-9]|v\d)[\w.+\-]*){0,3})")
         .expect("static pattern is valid")
 });
 
@@ -44,6 +45,18 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             || before.ends_with("version of ")
             || m.possessive
             || after.starts_with("maker")
+        {
+            continue;
+        }
+        // "USD 1.10", "KRW 480": an amount, not a model.
+        if is_amount(name) {
+            continue;
+        }
+        // "retire GPT-4o and o4-mini from ChatGPT": a bare product brand in
+        // the platform slot after other products is where they run, not one more.
+        if !out.is_empty()
+            && !name.contains(|c: char| c.is_ascii_digit() || c == ' ')
+            && PLATFORM_PREPOSITIONS.iter().any(|p| before.ends_with(p))
         {
             continue;
         }
@@ -133,9 +146,88 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             out.clear();
         }
     }
+    out.iter_mut().for_each(strip_headline_word);
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(p.name.clone()));
     out
+}
+
+/// Nouns a platform name modifies without being the place a product runs.
+const MODIFIED_NOUNS: &[&str] = &[
+    "customer",
+    "customers",
+    "user",
+    "users",
+    "credits",
+    "credit",
+    "commitment",
+    "commitments",
+    "agreement",
+    "agreements",
+    "billing",
+    "services",
+    "infrastructure",
+    "datacenters",
+    "sales",
+    "team",
+    "teams",
+    "partners",
+    "ecosystem",
+    "spend",
+    "contract",
+    "contracts",
+    "portal",
+];
+
+const PLATFORM_PREPOSITIONS: &[&str] = &[
+    " from ",
+    " on ",
+    " in ",
+    " into ",
+    " to ",
+    " via ",
+    " through ",
+    " inside ",
+    " within ",
+];
+
+/// A family word glued to its version ("Qwen3-Max", "Orca2.5 Mini",
+/// "Heron4-VL"): the gazetteer's family match needs a word boundary and the
+/// shape finder a space, so neither sees it.
+static GLUED_VERSION_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Z][a-z]{2,}\d+(?:\.\d+)?[a-z]?(?:-[A-Za-z0-9]+)*(?:\s+(?:Mini|Max|Pro|Plus|Turbo|Flash|Lite|Instruct|Vision|Chat|Coder))?\b")
+        .expect("static pattern is valid")
+});
+
+/// Products written as a family word glued to a version, outside known names.
+pub fn glued_versions(
+    e: &Engine,
+    norm: &str,
+    from: usize,
+    to: usize,
+    known: &[Mention],
+    out: &mut Vec<Mention>,
+) {
+    for m in GLUED_VERSION_RE.find_iter(&norm[from..to]) {
+        let (s, end) = (from + m.start(), from + m.end());
+        if known.iter().any(|k| k.start < end && s < k.end) {
+            continue;
+        }
+        let family: String = m
+            .as_str()
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .collect();
+        out.push(Mention {
+            start: s,
+            end,
+            ent: Ent::Product {
+                name: m.as_str().to_string(),
+                maker: e.gaz.org_for_word(&family).map(str::to_string),
+            },
+            possessive: norm[end..].starts_with("'s "),
+        });
+    }
 }
 
 static PLATFORM_SLOT_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -197,6 +289,19 @@ pub fn platforms(
     let has_plain = ments
         .iter()
         .any(|m| matches!(m.ent, Ent::Platform { .. }) && !m.possessive);
+    let modifies = |m: &Mention| {
+        let next: String = norm[m.end..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        MODIFIED_NOUNS.contains(&next.as_str())
+    };
+    // "Foundry customers" is the platform when nothing else is named.
+    let has_slot = ments
+        .iter()
+        .any(|m| matches!(m.ent, Ent::Platform { .. }) && !m.possessive && !modifies(m));
     for m in ments {
         if m.possessive && has_plain {
             continue;
@@ -209,9 +314,11 @@ pub fn platforms(
         {
             let next = norm[m.end..].trim_start();
             let next_l = next.to_ascii_lowercase();
+            // "Azure customers", "AWS credits": the platform's name as a modifier.
             if ["region", "tenant", "subscription", "account"]
                 .iter()
                 .any(|w| next_l.starts_with(w))
+                || (has_slot && modifies(m))
             {
                 continue;
             }
@@ -232,10 +339,38 @@ pub fn platforms(
         let (s, e) = (from + g.start(), from + g.end());
         let text = g.as_str().trim_end_matches(['.', ',']);
         let first = text.split(' ').next().unwrap_or("");
-        if NOT_PLATFORM.contains(&first) || text.ends_with("Region") || text.ends_with("Regions") {
+        if NOT_PLATFORM.contains(&first)
+            || text.ends_with("Region")
+            || text.ends_with("Regions")
+            || is_amount(text)
+        {
             continue;
         }
         if products.iter().any(|p| p.start >= s && p.start < e) {
+            continue;
+        }
+        // "in the Global Standard deployment": a deployment type, not a platform.
+        let after: String = norm[e..to]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if matches!(
+            after.as_str(),
+            "deployment" | "deployments" | "tier" | "tiers" | "plan" | "plans" | "sku" | "edition"
+        ) {
+            continue;
+        }
+        // "in the Stockholm (se-sto-1) and Helsinki regions": places, not platforms.
+        let tail = &norm[e..super::text::floor_boundary(norm, to.min(e + 60))];
+        let tail = tail.split(['.', ':', ';']).next().unwrap_or(tail);
+        if tail.split_whitespace().take(6).any(|w| {
+            let w = w
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_ascii_lowercase();
+            w == "region" || w == "regions"
+        }) {
             continue;
         }
         let inside: Vec<&Mention> = ments
@@ -261,3 +396,130 @@ pub fn platforms(
     }
     out
 }
+
+/// "the API", "our APIs": the vendor's own API, named without its vendor.
+pub fn is_bare_api(name: &str) -> bool {
+    let n = name.trim().to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "api" | "apis" | "api platform" | "developer platform" | "developer api"
+    )
+}
+
+/// The maker a lower-case model id names by its first part ("orca-chat-2"
+/// is an Orca model; "corvid.orca-2" is Corvid's).
+pub fn id_maker(e: &Engine, name: &str) -> Option<String> {
+    if name.contains(' ') || name.chars().any(|c| c.is_uppercase()) {
+        return None;
+    }
+    let first = name.split(['-', '.', '_', '/']).find(|w| !w.is_empty())?;
+    e.gaz.org_for_word(first).map(str::to_string)
+}
+
+/// A currency code and a number ("USD 1.10"), which has a model's shape.
+fn is_amount(name: &str) -> bool {
+    let mut w = name.split([' ', '-']);
+    let code = w.next().unwrap_or("");
+    code.len() == 3
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && CURRENCIES.contains(&code)
+        && w.next()
+            .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+const CURRENCIES: &[&str] = &[
+    "USD", "EUR", "GBP", "JPY", "KRW", "CNY", "RMB", "INR", "CHF", "CAD", "AUD", "SGD", "HKD",
+    "BRL", "MXN", "SEK", "NOK", "DKK", "PLN", "AED", "SAR", "ZAR", "TWD", "IDR", "THB",
+];
+
+/// "these models are available on ...": the clause names its products only
+/// by reference, to the ones the headline announces.
+pub fn refers_to_models(lower_clause: &str) -> bool {
+    const REFS: &[&str] = &[
+        "these models",
+        "these new models",
+        "the new models",
+        "both models",
+        "these two models",
+        "the refreshed models",
+        "the updated models",
+        "this model",
+        "the new model",
+    ];
+    REFS.iter().any(|r| lower_clause.contains(r))
+}
+
+/// The products the article's title names, known or by shape.
+pub fn title_products(a: &super::analyse::ArticleCtx) -> Vec<Product> {
+    let Some(title) = a
+        .doc
+        .blocks
+        .iter()
+        .find(|b| b.kind == super::segment::BlockKind::Title)
+    else {
+        return Vec::new();
+    };
+    let mut ments: Vec<Mention> =
+        super::analyse::slice(a.ments, title.start, title.end, |m| m.start)
+            .iter()
+            .filter(|m| m.end <= title.end)
+            .cloned()
+            .collect();
+    let mut extra = Vec::new();
+    super::entities::unknown_products(&a.t.norm, title.start, title.end, &ments, &mut extra);
+    ments.append(&mut extra);
+    ments.sort_by_key(|m| m.start);
+    products(&a.t.norm, title.end, &ments)
+}
+
+/// Headlines capitalise every word: "Refreshed Tarn 3" is Tarn 3.
+fn strip_headline_word(p: &mut Product) {
+    if let Some((first, rest)) = p.name.split_once(' ')
+        && (first.ends_with("ed")
+            || matches!(
+                first,
+                "New" | "Latest" | "Introducing" | "Announcing" | "Meet"
+            ))
+        && rest.starts_with(|c: char| c.is_uppercase())
+        && p.maker.is_none()
+    {
+        p.name = rest.to_string();
+    }
+}
+
+/// Triggers whose subject hosts the product ("X now supports Y", "X adds
+/// support for Y"), unlike "Y is available on X".
+pub fn subject_hosts(lower_from_trigger: &str) -> bool {
+    ["now support", "adds support", "added support"]
+        .iter()
+        .any(|p| lower_from_trigger.starts_with(p))
+}
+
+/// The platform the headline names by position ("New on Corvid Market:",
+/// "Orca 3 lands in Stratus Studio"), for items that name none.
+pub fn title_platform(a: &super::analyse::ArticleCtx) -> Option<Platform> {
+    let title = a
+        .doc
+        .blocks
+        .iter()
+        .find(|b| b.kind == super::segment::BlockKind::Title)?;
+    let ments = super::analyse::slice(a.ments, title.start, title.end, |m| m.start);
+    let prods = title_products(a);
+    platforms(&a.t.norm, title.start, title.end, ments, &prods)
+        .into_iter()
+        .next()
+        .or_else(|| {
+            // A breadcrumb or masthead that names a catalogue by its kind of
+            // place ("Kestrel AI Studio > Partners").
+            let m = PLATFORM_SUFFIX_RE.find(&a.t.norm[title.start..title.end])?;
+            Some(Platform {
+                name: m.as_str().to_string(),
+                owners: Vec::new(),
+            })
+        })
+}
+
+static PLATFORM_SUFFIX_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Z][\w.\-]*(?:\s+[A-Z][\w.\-]*){0,2}\s+(?:Studio|Marketplace|Hub|Platform|Console|Catalog|Catalogue|Garden|Gallery)\b")
+        .expect("static pattern is valid")
+});

@@ -221,7 +221,7 @@ pub fn segment(t: &Text, title: &str, has_date: bool) -> Doc {
             BlockKind::Dateline
         } else if marker.is_some() {
             BlockKind::Bullet
-        } else if trimmed.contains(" | ") {
+        } else if is_table_line(trimmed) {
             BlockKind::TableRow
         } else if short && !ends_terminal {
             BlockKind::Heading
@@ -292,6 +292,7 @@ pub fn segment(t: &Text, title: &str, has_date: bool) -> Doc {
         }
         prev_blank = false;
     }
+    demote_lone_aligned_rows(norm, &mut blocks);
     let mut sentences = Vec::new();
     for (i, b) in blocks.iter().enumerate() {
         if b.kind == BlockKind::Dateline {
@@ -300,6 +301,50 @@ pub fn segment(t: &Text, title: &str, has_date: bool) -> Doc {
         split_sentences(norm, b.body_start, b.end, i, &mut sentences);
     }
     Doc { blocks, sentences }
+}
+
+/// A table line: pipes between cells ("a | b", "|a|b|"), a rule line under
+/// a header, or three or more cells aligned by runs of spaces (tabs fold to
+/// two spaces).
+fn is_table_line(line: &str) -> bool {
+    if line.contains(" | ") || (line.starts_with('|') && line.matches('|').count() >= 2) {
+        return true;
+    }
+    if line.contains('|') && super::tables::is_separator(line) {
+        return true;
+    }
+    aligned_cells(line)
+}
+
+fn aligned_cells(line: &str) -> bool {
+    !line.ends_with('.')
+        && line.contains("  ")
+        && super::tables::cells(line).len() >= 3
+        && super::tables::cells(line)
+            .iter()
+            .all(|&(s, e)| word_count(&line[s..e]) <= 8)
+}
+
+/// A line aligned by spaces alone is a table row only beside another row.
+fn demote_lone_aligned_rows(norm: &str, blocks: &mut [Block]) {
+    for i in 0..blocks.len() {
+        let b = &blocks[i];
+        if b.kind != BlockKind::TableRow || norm[b.start..b.end].contains('|') {
+            continue;
+        }
+        let near = |j: Option<usize>| {
+            j.and_then(|j| blocks.get(j))
+                .is_some_and(|o| o.kind == BlockKind::TableRow)
+        };
+        if !near(i.checked_sub(1)) && !near(Some(i + 1)) {
+            let short = word_count(&norm[b.start..b.end]) <= 14;
+            blocks[i].kind = if short {
+                BlockKind::Heading
+            } else {
+                BlockKind::Para
+            };
+        }
+    }
 }
 
 fn seen_content_para(blocks: &[Block]) -> bool {

@@ -39,11 +39,15 @@ impl<'a> Text<'a> {
                 '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{2032}' => '\'',
                 '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => '"',
                 '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
-                '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{2009}' | '\u{200A}' | '\t' => ' ',
-                '\r' => ' ',
+                '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{2009}' | '\u{200A}' => ' ',
+                '\r' | '\t' => ' ',
                 _ => c,
             };
             let before = norm.len();
+            // A tab becomes two spaces: still a column gap for the table reader.
+            if c == '\t' {
+                norm.push(' ');
+            }
             norm.push(folded);
             // Offsets are u32: articles are capped far below 4 GiB by the collector.
             map.extend(std::iter::repeat_n(i as u32, norm.len() - before));
