@@ -706,6 +706,8 @@ fn short_name_is_the_party_named_in_full_first() {
         "{:#?}",
         x.changes
     );
+}
+
 /// (product, platform) pairs of one kind, sorted, for the recall tests below.
 fn pairs(x: &Extraction, k: ChangeKind) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = of_kind(x, k)
