@@ -393,7 +393,11 @@ async fn fetch_items(
         }
         pages += 1;
         let page = match url::Url::parse(&item.url) {
-            Ok(url) => fetcher.fetch_item_page(def, &url, body_sel, &mut budget).await,
+            Ok(url) => {
+                fetcher
+                    .fetch_item_page(def, &url, body_sel, &mut budget)
+                    .await
+            }
             Err(_) => Err(Error::BadUrl {
                 url: item.url.clone(),
             }),
