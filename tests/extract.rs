@@ -865,3 +865,15 @@ fn a_preview_headline_marks_the_launches_under_it_preview() {
     assert_eq!(av.len(), 2, "{x:#?}");
     assert!(av.iter().all(|c| c.status == Status::Preview), "{x:#?}");
 }
+
+/// A capitalised "-ed" word opens a headline ("Refreshed Tarn 3"), but
+/// mid-sentence it is part of the name: "Managed Pipelines" stays whole.
+#[test]
+fn an_ed_word_inside_a_sentence_stays_part_of_the_product_name() {
+    let x = run(
+        "Nimbus Labs expands its catalogue\n\nOn Monday Nimbus Labs said that Wren 4 and Managed Pipelines are now available on Corvid Cloud.",
+    );
+    let got = pairs(&x, ChangeKind::Availability);
+    assert!(got.iter().any(|(p, _)| p == "Managed Pipelines"), "{got:?}");
+    assert!(got.iter().all(|(p, _)| p != "Pipelines"), "{got:?}");
+}

@@ -146,7 +146,9 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             out.clear();
         }
     }
-    out.iter_mut().for_each(strip_headline_word);
+    out.iter_mut()
+        .filter(|p| opens_a_line(norm, p.start))
+        .for_each(strip_headline_word);
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(p.name.clone()));
     out
@@ -470,6 +472,13 @@ pub fn title_products(a: &super::analyse::ArticleCtx) -> Vec<Product> {
     ments.append(&mut extra);
     ments.sort_by_key(|m| m.start);
     products(&a.t.norm, title.end, &ments)
+}
+
+/// Whether `at` opens its line or a head ("Update: ..."), where a headline's
+/// capitalised first word stands; mid-sentence, "Managed Agents" is a name.
+fn opens_a_line(norm: &str, at: usize) -> bool {
+    let before = norm[..at].trim_end_matches([' ', '\t']);
+    before.is_empty() || before.ends_with(['\n', ':', '-', '*'])
 }
 
 /// Headlines capitalise every word: "Refreshed Tarn 3" is Tarn 3.
