@@ -120,6 +120,16 @@ async fn ssrf_item_link_to_another_loopback_address_gets_no_request() {
     );
     let kept = stored_text(&ws, &bad).await;
     assert!(!kept.contains(SECRET), "{kept}");
+    // The operator is told, in the source's health, which setting would allow it.
+    let store = ws.store().await;
+    let states = termwatch::store::articles::load_states(&store)
+        .await
+        .unwrap();
+    let skipped = states["f"].item_errors.clone().unwrap_or_default();
+    assert!(
+        skipped.contains("127.0.0.2") && skipped.contains("allow_private_hosts"),
+        "{skipped}"
+    );
 }
 
 #[tokio::test]
