@@ -36,6 +36,7 @@ pub struct Config {
     pub route: crate::route::Config,
     pub digest: crate::digest::Config,
     pub deliver: crate::deliver::Config,
+    pub serve: crate::serve::Config,
 }
 
 /// Resolved locations every command uses.

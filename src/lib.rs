@@ -14,6 +14,8 @@
 //! - [`digest`]: per-client digests over cadence windows, rendered from `templates/`.
 //! - [`deliver`]: email and signed webhooks through the outbox: never lost, never twice.
 //! - [`store`]: the only SQL (SQLite by default); append-only migrations.
+//! - [`serve`]: the HTTP API, health, metrics and per-client feeds (`termwatch serve`).
+//! - [`metrics`]: typed Prometheus metrics, each counted in one place.
 //! - [`pipeline`]: the only code that runs the stages in order, once or on cron.
 //! - [`commands`]: one file per CLI command, the glue between flags and the library.
 //! - [`demo`]: the whole product offline, with bundled samples and loopback servers.
@@ -28,7 +30,9 @@ pub mod digest;
 pub mod extract;
 pub mod guard;
 pub mod html;
+pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod route;
+pub mod serve;
 pub mod store;

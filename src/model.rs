@@ -522,6 +522,19 @@ pub struct ClientProfile {
     pub kinds: Vec<ChangeKind>,
 }
 
+/// A timestamp (`2026-04-28T09:00:00Z`) or a day (`2026-04-28`, midnight
+/// UTC), as flags and API filters take them.
+pub fn parse_timestamp(s: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    s.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+        .ok_or_else(|| format!("{s:?} is not a date; write YYYY-MM-DD, for example 2026-04-28"))
+}
+
 /// `s` cut to at most `max_chars` characters, the last one a visible
 /// ellipsis when anything was cut.
 pub fn truncate(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {

@@ -43,14 +43,7 @@ fn parse_trust(s: &str) -> Result<Trust, String> {
 
 /// A `YYYY-MM-DD` date (midnight UTC) or an RFC 3339 time.
 pub(super) fn parse_date(s: &str) -> Result<jiff::Timestamp, String> {
-    if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Ok(t);
-    }
-    s.parse::<jiff::civil::Date>()
-        .ok()
-        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-        .map(|z| z.timestamp())
-        .ok_or_else(|| format!("{s:?} is not a date; write YYYY-MM-DD, for example 2026-04-28"))
+    crate::model::parse_timestamp(s)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -21,8 +21,10 @@ mod extract;
 mod import_opml;
 mod ingest;
 mod run;
+mod serve;
 mod signals;
 mod sources;
+mod token;
 
 /// Watch AI and cloud vendors for partnership-term changes and tell each
 /// client what to do about them.
@@ -75,6 +77,10 @@ pub enum Command {
     Deliveries(deliveries::Args),
     /// Show the whole product offline in under a minute.
     Demo(demo::Args),
+    /// Serve the HTTP API, metrics and feeds (and run the worker unless --no-worker).
+    Serve(serve::Args),
+    /// API tokens and per-client feed tokens.
+    Token(token::Args),
 }
 
 /// What every command gets: the merged configuration and resolved paths.
@@ -113,6 +119,8 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Digest(args) => digest::run(&ctx, args).await,
             Command::Deliveries(args) => deliveries::run(&ctx, args).await,
             Command::Demo(args) => demo::run(&ctx, args).await,
+            Command::Serve(args) => serve::run(&ctx, args).await,
+            Command::Token(args) => token::run(&ctx, args).await,
         }
     })
 }

@@ -16,12 +16,21 @@ pub struct Args {
     /// Poll every source once (due or not), run the later stages, print a summary and exit.
     #[arg(long)]
     pub once: bool,
+    /// Also serve `/metrics` and `/healthz` (nothing else) on this address.
+    #[arg(long, value_name = "ADDR", conflicts_with = "once")]
+    pub metrics_listen: Option<String>,
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     let _owner = ctx.paths.own_data_dir(&ctx.config)?;
     let rx = super::shutdown_on_signal();
     if !args.once {
+        if let Some(addr) = &args.metrics_listen {
+            let listener = super::serve::bind(addr).await?;
+            let store = crate::store::Store::open(&ctx.paths.database_url(&ctx.config)).await?;
+            let state = crate::serve::AppState::new(store, ctx.config.clone(), ctx.paths.clone());
+            tokio::spawn(crate::serve::serve_metrics(listener, state, rx.clone()));
+        }
         pipeline::run(&ctx.config, &ctx.paths, rx).await?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -260,6 +260,7 @@ pub async fn run(
             }
             continue;
         }
+        let started = std::time::Instant::now();
         let (round, early) = collect_and_extract(
             &store,
             &fetcher,
@@ -293,7 +294,8 @@ pub async fn run(
         match process_pending(&store, config, paths, &shutdown).await {
             Ok(mut p) => {
                 p.extracted = early.plus(p.extracted);
-                tracing::info!("{}", p.summary())
+                tracing::info!("{}", p.summary());
+                pass_metrics(&report, &p, started.elapsed()).emit();
             }
             Err(e) => tracing::error!(
                 "processing after collect failed: {e}; it is retried after the next round"
@@ -302,6 +304,27 @@ pub async fn run(
     }
     store.pool().close().await;
     Ok(())
+}
+
+/// A pass's figures as the metrics count them.
+fn pass_metrics(c: &CollectReport, p: &Processed, took: Duration) -> crate::metrics::PassDone {
+    crate::metrics::PassDone {
+        changed: c.polled.saturating_sub(c.not_modified + c.failed.len()),
+        not_modified: c.not_modified,
+        failed: c.failed.len(),
+        deferred: c.deferred.len(),
+        new_articles: c.new_articles,
+        new_revisions: c.new_revisions,
+        revisions_extracted: p.extracted.revisions,
+        changes: p.extracted.changes,
+        events_opened: p.new_events,
+        events_changed: p.changed_events,
+        digests: p.route.digests + p.route.immediate_digests,
+        sent: p.deliver.sent,
+        retrying: p.deliver.retrying,
+        dead: p.deliver.dead,
+        took,
+    }
 }
 
 /// How long until the first source is due (zero when one is due now).

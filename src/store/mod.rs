@@ -11,6 +11,8 @@ pub mod deliveries;
 pub mod digests;
 pub mod events;
 pub mod signals;
+pub mod stats;
+pub mod tokens;
 
 use std::path::Path;
 use std::str::FromStr;
