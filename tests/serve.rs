@@ -59,7 +59,8 @@ async fn start() -> Served {
         .env("RUST_LOG", "warn")
         .arg("--data-dir")
         .arg(dir.path().join("data"))
-        .args(["ingest", "--trust", "vendor", "--published", "2026-11-20"])
+        // Recent, so it falls inside the feeds' 90 days whenever this runs.
+        .args(["ingest", "--trust", "vendor", "--published", &recent_day()])
         .arg(&fixture)
         .args(more.map(|(name, _)| dir.path().join(name)))
         .output()
@@ -88,6 +89,16 @@ async fn start() -> Served {
         dir,
         _shutdown: tx,
     }
+}
+
+fn recent_day() -> String {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    today
+        .checked_sub(jiff::Span::new().days(2))
+        .unwrap()
+        .to_string()
 }
 
 fn client() -> reqwest::Client {
@@ -498,6 +509,53 @@ async fn a_clients_atom_feed_parses_and_carries_its_events() {
         "events of a vendor the client depends on"
     );
     assert!(feed.entries.iter().all(|e| e.title.is_some()));
+
+    // The same token serves the actions' due dates as iCalendar.
+    let r = c
+        .get(s.url(&format!("/feeds/{token}/actions.ics")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let ics = r.text().await.unwrap();
+    let cal: icalendar::Calendar = ics.parse().expect("the calendar parses");
+    let preview: Value = c
+        .get(s.url("/api/v1/clients/feed-reader/preview?since=2026-01-01"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let dated = preview["digest"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["actions"].as_array().unwrap())
+        .filter(|a| a["due"].is_string())
+        .count();
+    let mut events = 0;
+    for comp in &cal.components {
+        if let icalendar::CalendarComponent::Event(ev) = comp {
+            use icalendar::Component as _;
+            assert!(ev.get_summary().is_some_and(|s| !s.is_empty()));
+            assert!(
+                ev.get_start().is_some(),
+                "every action event has its due day"
+            );
+            events += 1;
+        }
+    }
+    assert!(
+        dated > 0,
+        "the playbook gives some actions a due date: {preview}"
+    );
+    assert_eq!(events, dated, "one calendar event per dated action");
+    assert!(
+        ics.lines().all(|l| l.len() <= 76),
+        "lines folded at 75 octets"
+    );
 
     // Rotated: the old link stops working.
     let newer = auth::new_token("twf");

@@ -279,6 +279,16 @@ pub fn routes(state: AppState) -> (Router, Vec<RouteDoc>) {
                 Text,
             ),
             feeds::atom,
+        )
+        .get(
+            Doc(
+                "/feeds/{token}/actions.ics",
+                OPEN,
+                "A client's action due dates as iCalendar",
+                &[],
+                Text,
+            ),
+            feeds::ics,
         );
     let docs = api.docs;
     let doc_json = openapi::document(&docs);

@@ -255,8 +255,10 @@ pub async fn preview(
             json!({ "digest": null, "reason": "no new or changed event applies to this client in this window; try ?since=2026-01-01" })
         }
         Some((_, rendered)) => {
-            let digest: Value = serde_json::from_str(&rendered.json).map_err(ApiError::internal)?;
-            json!({ "digest": digest })
+            // The webhook document wraps the digest with its type and version.
+            let mut doc: Value =
+                serde_json::from_str(&rendered.json).map_err(ApiError::internal)?;
+            json!({ "digest": doc["digest"].take() })
         }
     };
     Ok(Json(body).into_response())

@@ -1,5 +1,6 @@
 //! Per-client feeds behind an unguessable token: the client's events as
-//! Atom, for people who would rather read a feed than an email. The token
+//! Atom, for people who would rather read a feed than an email, and its
+//! actions' due dates as iCalendar, for their calendar. The token
 //! (`termwatch token feed CLIENT`) is stored hashed and rotated by making
 //! a new one.
 
@@ -18,7 +19,35 @@ pub async fn atom(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    let client = crate::store::tokens::feed_client(&state.store, &super::auth::hash(&token))
+    let (client, digest, now) = feed_digest(&state, &token).await?;
+    let body = render(&client, digest.as_ref(), now);
+    Ok((
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        body,
+    )
+        .into_response())
+}
+
+pub async fn ics(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let (client, digest, now) = feed_digest(&state, &token).await?;
+    let body = calendar(&client, digest.as_ref(), now);
+    Ok((
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        body,
+    )
+        .into_response())
+}
+
+/// The client a feed token belongs to and what it would be told about the
+/// last [`FEED_DAYS`] days.
+async fn feed_digest(
+    state: &AppState,
+    token: &str,
+) -> Result<(String, Option<Digest>, jiff::Timestamp), ApiError> {
+    let client = crate::store::tokens::feed_client(&state.store, &super::auth::hash(token))
         .await?
         // The same answer for a wrong token as for a missing route: a
         // guesser learns nothing.
@@ -44,12 +73,7 @@ pub async fn atom(
         }
         e => ApiError::internal(e),
     })?;
-    let body = render(&client, got.as_ref().map(|(d, _)| d), now);
-    Ok((
-        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-        body,
-    )
-        .into_response())
+    Ok((client, got.map(|(d, _)| d), now))
 }
 
 /// The Atom document. Every scraped string is escaped and stripped of the
@@ -126,4 +150,81 @@ fn text(s: &str) -> String {
 
 fn attr(s: &str) -> String {
     html_escape::encode_double_quoted_attribute(&clean(s)).into_owned()
+}
+
+/// One all-day VEVENT per action with a due date.
+fn calendar(client: &str, digest: Option<&Digest>, now: jiff::Timestamp) -> String {
+    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let mut lines = vec![
+        "BEGIN:VCALENDAR".to_string(),
+        "VERSION:2.0".to_string(),
+        "PRODID:-//termwatch//actions//EN".to_string(),
+        format!(
+            "X-WR-CALNAME:{}",
+            ics_text(&format!("termwatch actions: {client}"))
+        ),
+    ];
+    for item in digest.map_or(&[][..], |d| d.items.as_slice()) {
+        for a in &item.actions {
+            let Some(day) = a
+                .due
+                .as_deref()
+                .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+            else {
+                continue;
+            };
+            let next = day.tomorrow().unwrap_or(day);
+            lines.extend([
+                "BEGIN:VEVENT".to_string(),
+                format!(
+                    "UID:{}-{}@termwatch",
+                    ics_text(&item.event.id),
+                    ics_text(&a.rule_id)
+                ),
+                format!("DTSTAMP:{stamp}"),
+                format!("DTSTART;VALUE=DATE:{}", day.strftime("%Y%m%d")),
+                format!("DTEND;VALUE=DATE:{}", next.strftime("%Y%m%d")),
+                format!("SUMMARY:{}", ics_text(&a.title)),
+                format!(
+                    "DESCRIPTION:{}",
+                    ics_text(&format!("{}\nOwner: {}", a.why, a.owner))
+                ),
+                "END:VEVENT".to_string(),
+            ]);
+        }
+    }
+    lines.push("END:VCALENDAR".to_string());
+    lines.iter().map(|l| fold(l)).collect()
+}
+
+/// RFC 5545 TEXT: backslash, semicolon, comma and newlines escaped.
+fn ics_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in clean(s).chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A content line folded at 75 octets (never inside a character), CRLF-ended.
+fn fold(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut width = 0;
+    for c in line.chars() {
+        if width + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += c.len_utf8();
+    }
+    out.push_str("\r\n");
+    out
 }
