@@ -308,6 +308,40 @@ fn check_reports_templates_playbook_and_deliver_problems_together() {
 }
 
 #[test]
+fn check_goes_past_toml_syntax_errors_in_one_client_file_and_checks_the_others() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    std::fs::create_dir_all(w.join("c")).unwrap();
+    // Two syntax errors (an unclosed array, a doubled '=') and a schema
+    // mistake between them, in one file.
+    std::fs::write(
+        w.join("c/broken.toml"),
+        "id = \"b\"\nname = \"B\"\nvendors = [\"Microsoft\"\nclouds = [\"Azure\"]\ncadence = \"sometimes\"\ntimezone = = \"UTC\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        w.join("c/typo.toml"),
+        "id = \"t\"\nname = \"T\"\nrole = \"msp\"\nrecipients = [\"t@example.com\"]\ntimezone = \"UTC\"\nvendors = [\"Microsfot\"]\n",
+    )
+    .unwrap();
+    let (rc, out) = run(tw(w).args(["check", "--no-secrets"]));
+    assert_eq!(rc, 1, "{out}");
+    for want in [
+        "broken.toml line 4:",
+        "broken.toml line 5: unknown variant `sometimes`",
+        "broken.toml line 6:",
+        "typo.toml line 6: vendor Microsfot: did you mean Microsoft?",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    assert_eq!(
+        out.matches("broken.toml line 4:").count(),
+        1,
+        "a syntax error is reported once, not once per line after it: {out}"
+    );
+}
+
+#[test]
 fn check_reports_every_problem_in_a_client_file_not_the_first_only() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
