@@ -143,6 +143,7 @@ fn store_round_trip(n: usize) {
             let article = Article {
                 source_id: "bench".into(),
                 url: format!("{}#{}", r.url, r.article_id),
+                guid: None,
                 title: r.title.clone(),
                 published: Some(r.published),
                 author: None,

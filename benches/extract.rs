@@ -56,6 +56,7 @@ fn article(text: String) -> Article {
     Article {
         source_id: "bench".into(),
         url: "https://bench.test/".into(),
+        guid: None,
         title: String::new(),
         published: Some(jiff::Timestamp::from_second(1_767_225_600).expect("valid time")),
         author: None,

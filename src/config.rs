@@ -120,11 +120,13 @@ impl Problem {
 /// Most problems one file reports; past them the file is too far gone.
 const MAX_PROBLEMS_PER_FILE: usize = 20;
 
-/// Deserialises `text`, reporting every schema problem in it rather than
-/// the first only: each problem's line is blanked and the text read again,
-/// so a later mistake is found too. A TOML syntax error stops the search
-/// (nothing past it can be read). The value read from the blanked text
-/// comes back when there is one, so later checks can run on the rest.
+/// Deserialises `text`, reporting every problem in it rather than the
+/// first only: each problem's line is blanked and the text read again, so a
+/// later mistake is found too. A TOML syntax error blanks the whole
+/// statement it is in (from the line its unclosed bracket opened on), so
+/// the lines after it are read as they are rather than reported as the same
+/// error again. The value read from the blanked text comes back when there
+/// is one, so later checks can run on the rest.
 pub fn from_toml_all<T: serde::de::DeserializeOwned>(
     file: &Path,
     text: &str,
@@ -138,11 +140,12 @@ pub fn from_toml_all<T: serde::de::DeserializeOwned>(
     // Keys of the lines blanked: a "missing field" for one of them is ours.
     let mut blanked: Vec<String> = Vec::new();
     while problems.len() < MAX_PROBLEMS_PER_FILE {
-        let Some(span) = err.span() else { break };
-        if err.message().starts_with("missing field")
-            || toml::from_str::<toml::Table>(&masked).is_err()
-        {
+        let Some(mut span) = err.span() else { break };
+        if err.message().starts_with("missing field") {
             break;
+        }
+        if toml::from_str::<toml::Table>(&masked).is_err() {
+            span.start = statement_start(&masked, span.start);
         }
         let before = masked.clone();
         blanked.extend(blank_lines(&mut masked, span));
@@ -152,7 +155,7 @@ pub fn from_toml_all<T: serde::de::DeserializeOwned>(
             break;
         }
         err = match toml::from_str::<T>(&masked) {
-            Ok(v) => return (Some(v), problems),
+            Ok(v) => return (Some(v), by_line(problems)),
             Err(e) => e,
         };
         let ours = err
@@ -163,12 +166,57 @@ pub fn from_toml_all<T: serde::de::DeserializeOwned>(
                     .iter()
                     .any(|k| rest.split('`').next() == Some(k.as_str()))
             });
-        if ours || toml::from_str::<toml::Table>(&masked).is_err() {
+        if ours {
             break;
         }
         problems.push(Problem::from_toml(file, &masked, &err));
     }
-    (None, problems)
+    (None, by_line(problems))
+}
+
+/// Problems in file order: a syntax error is found before the schema
+/// mistakes above it.
+fn by_line(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort_by_key(|p| p.line);
+    problems
+}
+
+/// Byte offset of the start of the line on which the bracket still open at
+/// `offset` was opened (an array or inline table running over several
+/// lines), else of `offset`'s own line. Quotes and comments are skipped
+/// roughly: this only picks which lines a syntax error blanks.
+fn statement_start(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let mut opened: Vec<usize> = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut escaped = false;
+    for (i, c) in text[..offset].char_indices() {
+        match (quote, c) {
+            _ if comment => comment = c != '\n',
+            (Some('"'), '\\') => escaped = !escaped,
+            (Some(q), _) if c == q && !escaped => quote = None,
+            (Some(_), _) => escaped = false,
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') => comment = true,
+            (None, '[' | '{') => opened.push(i),
+            (None, ']' | '}') => {
+                opened.pop();
+            }
+            _ => {}
+        }
+        if c == '\n' && quote == Some('\'') {
+            // A literal string does not run over a line end: the quote was
+            // an apostrophe in a bare word.
+            quote = None;
+        }
+    }
+    // A table header's brackets close on their line; an open one here is
+    // a value that runs on.
+    opened
+        .first()
+        .map_or(line_start(offset), |&i| line_start(i))
 }
 
 /// Replaces the lines `span` touches with spaces (byte offsets and line
@@ -450,6 +498,35 @@ mod tests {
         let (v, problems) = from_toml_all::<T>(Path::new("t.toml"), "a = 1\nb = \"x\"\nc = 3\n");
         assert_eq!(problems.len(), 1);
         assert_eq!(v.unwrap().a, 1);
+    }
+
+    #[test]
+    fn syntax_errors_are_reported_with_every_problem_after_them() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct T {
+            a: u32,
+            list: Option<Vec<String>>,
+            b: Option<u32>,
+            c: Option<u32>,
+        }
+        // An unclosed array over two lines, a schema mistake, a second
+        // syntax error, another schema mistake.
+        let text = "a = 1\nlist = [\"x\", \"y\"\nb = 2\nc = \"three\"\nd = = 4\nbogus = 5\n";
+        let (_, problems) = from_toml_all::<T>(Path::new("t.toml"), text);
+        let lines: Vec<_> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(
+            lines,
+            [Some(3), Some(4), Some(5), Some(6)],
+            "one problem per mistake, none repeated: {problems:?}"
+        );
+        assert!(problems[0].message.contains("comma"), "{problems:?}");
+        assert!(problems[1].message.contains("invalid type"), "{problems:?}");
+        assert!(
+            problems[3].message.contains("unknown field"),
+            "{problems:?}"
+        );
     }
 
     #[test]

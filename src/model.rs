@@ -50,6 +50,10 @@ pub struct Article {
     pub source_id: String,
     /// Canonical URL: the page's `<link rel=canonical>` or the feed item link.
     pub url: String,
+    /// The feed's own id for the item (RSS guid, Atom id), if it gave one:
+    /// within one source, the same guid is the same article whatever its link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guid: Option<String>,
     pub title: String,
     pub published: Option<jiff::Timestamp>,
     pub author: Option<String>,

@@ -15,6 +15,7 @@ fn article(text: &str, published: &str) -> Article {
     Article {
         source_id: "test".into(),
         url: "https://example.test/a".into(),
+        guid: None,
         title: String::new(),
         published: Some(
             date.to_zoned(jiff::tz::TimeZone::UTC)

@@ -316,6 +316,89 @@ async fn items_sharing_one_guid_are_one_article() {
     assert_eq!(report.collect.new_articles, 1, "{:?}", report.collect);
 }
 
+/// `n` full items sharing one guid, their links under `/{path}/`.
+fn same_guid_items(s: &FixtureServer, path: &str, n: usize, text: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            full_item(
+                &format!("Copy {i}"),
+                &s.url(&format!("/{path}/{i}")),
+                "same-guid",
+                text,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn items_sharing_one_guid_across_passes_are_one_article_and_one_source_of_one_event() {
+    let s = FixtureServer::start().await;
+    let feed = |path: &str, text: &str| {
+        Route::ok(
+            "application/rss+xml",
+            rss(&same_guid_items(&s, path, 50, text)),
+        )
+    };
+    s.set("/feed.xml", feed("copy", TEXT));
+    let ws = Workspace::new();
+    ws.sources("f.toml", &feed_source("copies", &s.url("/feed.xml")));
+    let first = pass(&ws).await;
+    assert_eq!(first.collect.new_articles, 1, "{:?}", first.collect);
+    // The next pass lists the same guid under 50 new links: the same article.
+    s.set("/feed.xml", feed("moved", TEXT));
+    let second = pass(&ws).await;
+    assert!(second.collect.failed.is_empty(), "{:?}", second.collect);
+    assert_eq!(
+        (second.collect.new_articles, second.collect.new_revisions),
+        (0, 0),
+        "{:?}",
+        second.collect
+    );
+    let store = ws.store().await;
+    let events = termwatch::store::events::list(&store).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].sources.len(), 1, "{:?}", events[0].sources);
+    // Changed text under that guid is a new revision of it, not an article.
+    let edited = "Nimbus Labs and Corvid Cloud agree new exclusive compute terms for the next two years, replacing the old arrangement.";
+    s.set("/feed.xml", feed("again", edited));
+    let third = pass(&ws).await;
+    assert_eq!(
+        (third.collect.new_articles, third.collect.new_revisions),
+        (0, 1),
+        "{:?}",
+        third.collect
+    );
+    let revs = articles::revisions(&store, &s.url("/copy/0"))
+        .await
+        .unwrap();
+    assert_eq!(revs.len(), 2);
+    assert_eq!(revs[1].text, edited);
+}
+
+#[tokio::test]
+async fn the_same_guid_in_another_source_is_that_sources_own_article() {
+    let s = FixtureServer::start().await;
+    s.set(
+        "/a.xml",
+        Route::ok(
+            "application/rss+xml",
+            rss(&[full_item("A", &s.url("/a/1"), "shared", TEXT)]),
+        ),
+    );
+    s.set(
+        "/b.xml",
+        Route::ok(
+            "application/rss+xml",
+            rss(&[full_item("B", &s.url("/b/1"), "shared", TEXT)]),
+        ),
+    );
+    let ws = Workspace::new();
+    ws.sources("a.toml", &feed_source("a", &s.url("/a.xml")));
+    ws.sources("b.toml", &feed_source("b", &s.url("/b.xml")));
+    let report = pass(&ws).await;
+    assert_eq!(report.collect.new_articles, 2, "{:?}", report.collect);
+}
+
 #[tokio::test]
 async fn another_source_cannot_add_a_revision_to_an_article_it_does_not_own() {
     let s = FixtureServer::start().await;

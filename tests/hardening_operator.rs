@@ -71,6 +71,77 @@ fn demo_wipes_dir_no_more_a_deployment_is_refused_untouched() {
     assert!(!d.join("data").exists(), "nothing written");
 }
 
+/// A `termwatch run` worker, stopped when dropped (also when a test fails).
+struct Worker(std::process::Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn demo_on_a_dir_a_running_worker_owns_refuses_before_deleting_anything() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path().join("demo");
+    std::fs::create_dir_all(d.join("sources")).unwrap();
+    std::fs::create_dir_all(d.join("clients")).unwrap();
+    // An earlier demo's directory (the marker), now a worker's.
+    std::fs::write(d.join(".termwatch-demo"), "made by an earlier demo\n").unwrap();
+    let source = "[[source]]\nid = \"mine\"\nname = \"Mine\"\nurl = \"http://127.0.0.1:9/f.xml\"\nkind = \"feed\"\nschedule = \"0 0 1 1 *\"\n";
+    std::fs::write(d.join("sources/mine.toml"), source).unwrap();
+    let worker = Worker(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("termwatch"))
+            .current_dir(&d)
+            .env_remove("TERMWATCH_CONFIG")
+            .args([
+                "--data-dir",
+                "data",
+                "--sources",
+                "sources",
+                "--clients",
+                "clients",
+                "run",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = worker.0.id().to_string();
+    let lock = d.join("data/termwatch.lock");
+    let db = d.join("data/termwatch.db");
+    // Polls a real process's lock file: up to 30 s for a loaded machine.
+    let owned = (0..300).any(|_| {
+        let done = std::fs::read_to_string(&lock).is_ok_and(|p| p == pid) && db.exists();
+        if !done {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        done
+    });
+    assert!(owned, "the worker took its data dir");
+
+    let mut demo = Command::cargo_bin("termwatch").unwrap();
+    demo.env_remove("TERMWATCH_CONFIG")
+        .args(["demo", d.to_str().unwrap()]);
+    let (rc, out) = run(&mut demo);
+    assert_ne!(rc, 0, "{out}");
+    assert!(out.contains("refusing to run the demo"), "{out}");
+    assert!(
+        out.contains("already owns the data dir") && out.contains(&pid),
+        "names the worker: {out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("sources/mine.toml")).unwrap(),
+        source,
+        "the worker's sources are untouched"
+    );
+    assert!(db.exists(), "the worker's database is untouched");
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), pid);
+    assert!(!d.join("webhooks").exists(), "nothing written");
+}
+
 // --- import-opml --------------------------------------------------------------------------------
 
 #[test]
@@ -234,6 +305,40 @@ fn check_reports_templates_playbook_and_deliver_problems_together() {
     assert!(out.contains("rules/missing.toml does not exist"), "{out}");
     assert!(out.contains("deliver.email.from"), "{out}");
     assert!(out.contains("3 problems"), "{out}");
+}
+
+#[test]
+fn check_goes_past_toml_syntax_errors_in_one_client_file_and_checks_the_others() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    std::fs::create_dir_all(w.join("c")).unwrap();
+    // Two syntax errors (an unclosed array, a doubled '=') and a schema
+    // mistake between them, in one file.
+    std::fs::write(
+        w.join("c/broken.toml"),
+        "id = \"b\"\nname = \"B\"\nvendors = [\"Microsoft\"\nclouds = [\"Azure\"]\ncadence = \"sometimes\"\ntimezone = = \"UTC\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        w.join("c/typo.toml"),
+        "id = \"t\"\nname = \"T\"\nrole = \"msp\"\nrecipients = [\"t@example.com\"]\ntimezone = \"UTC\"\nvendors = [\"Microsfot\"]\n",
+    )
+    .unwrap();
+    let (rc, out) = run(tw(w).args(["check", "--no-secrets"]));
+    assert_eq!(rc, 1, "{out}");
+    for want in [
+        "broken.toml line 4:",
+        "broken.toml line 5: unknown variant `sometimes`",
+        "broken.toml line 6:",
+        "typo.toml line 6: vendor Microsfot: did you mean Microsoft?",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    assert_eq!(
+        out.matches("broken.toml line 4:").count(),
+        1,
+        "a syntax error is reported once, not once per line after it: {out}"
+    );
 }
 
 #[test]

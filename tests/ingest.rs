@@ -231,6 +231,7 @@ async fn seed(dir: &Path) {
         let a = Article {
             source_id: "test".into(),
             url: url.into(),
+            guid: None,
             title: format!("Title of {url}"),
             content_hash: Article::hash_content(url, &text),
             published: Some(day(d)),

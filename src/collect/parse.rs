@@ -390,6 +390,7 @@ impl Page {
             source_id: source_id.to_string(),
             content_hash: Article::hash_content(&self.title, &self.text),
             url: self.url,
+            guid: None,
             title: self.title,
             published: self.published,
             author: self.author,

@@ -454,6 +454,7 @@ fn to_article(def: &SourceDef, item: Item, fetched_at: Timestamp) -> Article {
         source_id: def.id.clone(),
         content_hash: Article::hash_content(&title, &item.text),
         url: item.url,
+        guid: item.guid,
         title,
         published: item.published,
         author: item.author,

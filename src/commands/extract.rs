@@ -124,6 +124,7 @@ fn to_article(raw: &str, name: &str, trust: Trust) -> Article {
     Article {
         source_id: "extract".into(),
         url: name.to_string(),
+        guid: None,
         content_hash: Article::hash_content(&title, &text),
         title,
         published,

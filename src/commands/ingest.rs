@@ -115,6 +115,7 @@ pub fn article_from_file(
     Ok(Article {
         source_id: INGEST_SOURCE_ID.to_string(),
         url,
+        guid: None,
         content_hash: Article::hash_content(&title, &text),
         title,
         published,

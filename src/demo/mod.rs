@@ -61,15 +61,21 @@ const SECRET_FILE: &str = "webhook-secret";
 /// demo's marker is refused untouched: it may be a deployment.
 pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
     let dir = std::path::absolute(dir).context("could not resolve the demo directory")?;
-    claim_dir(&dir)?;
-    for sub in DEMO_DIRS {
-        let p = dir.join(sub);
-        if p.exists() {
-            std::fs::remove_dir_all(&p)
-                .with_context(|| format!("could not clear {}", p.display()))?;
-        }
-        std::fs::create_dir_all(&p).with_context(|| format!("could not create {}", p.display()))?;
-    }
+    refuse_foreign(&dir)?;
+    let paths = Paths {
+        config_file: None,
+        data_dir: dir.join("data"),
+        sources_dir: dir.join("sources"),
+        clients_dir: dir.join("clients"),
+    };
+    let mut config = Config::default();
+    // Sends like `run`, so no worker may share its data dir; and taken before
+    // anything is cleared, so a worker using this directory loses nothing.
+    let _owner = paths
+        .own_data_dir(&config)
+        .with_context(|| format!("refusing to run the demo in {}", dir.display()))?;
+    mark(&dir)?;
+    clear(&dir)?;
 
     let secret_file = dir.join(SECRET_FILE);
     let secret = servers::webhook_secret();
@@ -87,19 +93,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
         .context("could not write the demo sources")?;
     write_clients(&dir.join("clients"), &hooks.url(), &secret_file)?;
 
-    let mut config = Config::default();
     // The demo's webhook receiver is on loopback, which is refused by default.
     config.deliver.webhook.allow_private_targets = true;
     // So are its feeds: the collector may fetch from the demo's own server only.
     config.collect.allow_private_hosts = vec![feeds.allowance()];
-    let paths = Paths {
-        config_file: None,
-        data_dir: dir.join("data"),
-        sources_dir: dir.join("sources"),
-        clients_dir: dir.join("clients"),
-    };
-    // Sends like `run`: no worker may share its data dir.
-    let _owner = paths.own_data_dir(&config)?;
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let report = crate::pipeline::run_once(&config, &paths, &ProgressBar::hidden(), rx).await;
 
@@ -132,32 +129,63 @@ pub async fn run(dir: &Path) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// Makes `dir` the demo's: fine when it is new, holds none of the demo's
-/// entries, or carries the marker of an earlier demo; refused otherwise,
-/// before anything in it is touched.
-fn claim_dir(dir: &Path) -> anyhow::Result<()> {
-    let marker = dir.join(MARKER);
-    if !marker.exists() {
-        let found: Vec<&str> = DEMO_DIRS
-            .into_iter()
-            .chain([SECRET_FILE])
-            .filter(|e| dir.join(e).exists())
-            .collect();
-        if !found.is_empty() {
-            anyhow::bail!(
-                "refusing to run the demo in {}: it already holds {} and was not created by the demo (no {MARKER} file), \
-                 so the demo would replace them; run it in a new directory, e.g. `termwatch demo termwatch-demo`",
-                dir.display(),
-                found.join(", ")
-            );
-        }
+/// Refuses, before anything is written, a directory that holds any of the
+/// demo's entries but not the marker of an earlier demo: it may be a
+/// deployment.
+fn refuse_foreign(dir: &Path) -> anyhow::Result<()> {
+    if dir.join(MARKER).exists() {
+        return Ok(());
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let found: Vec<&str> = DEMO_DIRS
+        .into_iter()
+        .chain([SECRET_FILE])
+        .filter(|e| dir.join(e).exists())
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to run the demo in {}: it already holds {} and was not created by the demo (no {MARKER} file), \
+         so the demo would replace them; run it in a new directory, e.g. `termwatch demo termwatch-demo`",
+        dir.display(),
+        found.join(", ")
+    )
+}
+
+/// Marks `dir` as the demo's, so a rerun may clear it.
+fn mark(dir: &Path) -> anyhow::Result<()> {
+    let marker = dir.join(MARKER);
     std::fs::write(
         &marker,
         "This directory was created by `termwatch demo`; a rerun replaces what it wrote here.\n",
     )
     .with_context(|| format!("could not write {}", marker.display()))
+}
+
+/// Empties the demo's directories. The data dir's lock file stays: it is the
+/// lock this process holds, and a new file would be a lock nobody holds.
+fn clear(dir: &Path) -> anyhow::Result<()> {
+    for sub in DEMO_DIRS {
+        let p = dir.join(sub);
+        std::fs::create_dir_all(&p).with_context(|| format!("could not create {}", p.display()))?;
+        let entries =
+            std::fs::read_dir(&p).with_context(|| format!("could not read {}", p.display()))?;
+        for entry in entries {
+            let path = entry
+                .with_context(|| format!("could not read {}", p.display()))?
+                .path();
+            if sub == "data" && path.file_name() == Some(crate::config::LOCK_FILE.as_ref()) {
+                continue;
+            }
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.with_context(|| format!("could not clear {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The example clients, set to hear about everything at once and to post

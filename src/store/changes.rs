@@ -24,17 +24,19 @@ pub enum Stored {
 /// Stores an article and its revision; returns what happened and the ids.
 pub async fn store_article(store: &Store, article: &Article) -> Result<(Stored, i64, i64)> {
     let mut tx = store.pool.begin().await?;
-    let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM articles WHERE url = ?")
-        .bind(&article.url)
+    let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM articles WHERE url_hash = ?")
+        .bind(super::articles::key(&article.url))
         .fetch_optional(&mut *tx)
         .await?;
     let (article_id, new_article) = match existing {
         Some((id,)) => (id, false),
         None => {
             let id: (i64,) = sqlx::query_as(
-                "INSERT INTO articles (url, source_id, first_seen) VALUES (?, ?, ?) RETURNING id",
+                "INSERT INTO articles (url, url_hash, source_id, first_seen) VALUES (?, ?, ?, ?)
+                 RETURNING id",
             )
             .bind(&article.url)
+            .bind(super::articles::key(&article.url))
             .bind(&article.source_id)
             .bind(secs(article.fetched_at))
             .fetch_one(&mut *tx)
@@ -102,6 +104,7 @@ pub async fn pending_extraction(
                 Article {
                     source_id: row.try_get("source_id")?,
                     url: row.try_get("url")?,
+                    guid: None,
                     title: row.try_get("title")?,
                     published: row.try_get::<Option<i64>, _>("published")?.map(from_secs),
                     author: row.try_get("author")?,

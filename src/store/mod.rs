@@ -99,7 +99,9 @@ impl Store {
                 source,
             })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Store { pool })
+        let store = Store { pool };
+        articles::backfill_keys(&store).await?;
+        Ok(store)
     }
 
     /// The database of a data dir.

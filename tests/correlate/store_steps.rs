@@ -11,6 +11,7 @@ fn article(url: &str, text: &str, day: &str, trust: Trust) -> Article {
     Article {
         source_id: "test".into(),
         url: url.into(),
+        guid: None,
         content_hash: Article::hash_content(&title, text),
         title,
         published: Some(ts(day)),
