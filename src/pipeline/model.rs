@@ -91,8 +91,20 @@ impl ModelStep {
         store: &Store,
         now: jiff::Timestamp,
     ) -> store::Result<Vec<(i64, Extraction)>> {
-        let due = store::llm::due_retries(store, now, RETRIES_PER_PASS).await?;
-        if due.is_empty() || self.stopped().is_some() {
+        if self.stopped().is_some() {
+            return Ok(Vec::new());
+        }
+        let mut due = Vec::new();
+        for (id, article) in store::llm::due_retries(store, now, RETRIES_PER_PASS).await? {
+            // The trigger scan may no longer pick it (a newer rules release):
+            // the rules' reading stands and nothing is left to retry.
+            if llm::wants_model(&article, &self.config) {
+                due.push((id, article));
+            } else {
+                store::llm::clear_retry(store, id).await?;
+            }
+        }
+        if due.is_empty() {
             return Ok(Vec::new());
         }
         tracing::info!(

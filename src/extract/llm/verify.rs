@@ -66,9 +66,49 @@ impl<'a> Ctx<'a> {
         let t = Text::new(text);
         let mut ments: Vec<Mention> = Vec::new();
         engine.gaz.scan(&t.norm, &mut ments);
-        let mut known = HashSet::new();
+        // Canonical names as the tables write them (for `own_api`), then lower-cased.
+        let mut canon: HashSet<String> = HashSet::new();
         for m in &ments {
-            for n in names_of(&m.ent) {
+            canon.extend(names_of(&m.ent).into_iter().map(str::to_string));
+        }
+        // What the rules infer from the same text under the same tables: a
+        // model id's family ("claude-orca-2" is Anthropic's), a contact
+        // domain ("help@mistral.ai"), a vendor's own API ("the API"), and
+        // the names in the rules' own reading.
+        let words: HashSet<&str> = t
+            .norm
+            .split(|c: char| {
+                c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '/' | '<' | '>')
+            })
+            .filter(|w| w.contains(['-', '.', '@']))
+            .collect();
+        for w in words {
+            for part in w.split(['-', '.', '@']) {
+                if let Some(o) = engine.gaz.org_for_word(&part.to_lowercase()) {
+                    canon.insert(o.to_string());
+                }
+            }
+        }
+        let apis: Vec<String> = canon
+            .iter()
+            .filter_map(|o| engine.gaz.own_api(o).map(str::to_string))
+            .collect();
+        canon.extend(apis);
+        let mut known: HashSet<String> = canon.iter().map(|n| n.to_lowercase()).collect();
+        let rules = crate::extract::extract(article, config);
+        for c in &rules.changes {
+            for n in c.parties.iter().chain(
+                [
+                    &c.licensor,
+                    &c.licensee,
+                    &c.payer,
+                    &c.payee,
+                    &c.product,
+                    &c.platform,
+                ]
+                .into_iter()
+                .flatten(),
+            ) {
                 known.insert(n.to_lowercase());
             }
         }
