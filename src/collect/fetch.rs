@@ -543,7 +543,7 @@ pub fn parse_retry_after(v: &str) -> Option<i64> {
 }
 
 /// The innermost error message: "connection refused", not "error sending request".
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;

@@ -43,6 +43,20 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if let Err(e) = config.extract.validate() {
         problems.push(Problem::new(&config_file, None, e.to_string()));
     }
+    for p in config.extract.llm.problems(config.extract.backend) {
+        problems.push(Problem::new(&config_file, None, p));
+    }
+    if let Some(key) = &config.extract.llm.api_key
+        && config.extract.backend.uses_model()
+        && !args.no_secrets
+        && let Err(e) = resolvable(key)
+    {
+        problems.push(Problem::new(
+            &config_file,
+            None,
+            format!("[extract.llm] api_key: {e}"),
+        ));
+    }
     if let Err(e) = config.correlate.check() {
         problems.push(Problem::new(&config_file, None, e.to_string()));
     }

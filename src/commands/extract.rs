@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::Context;
-use crate::model::{Article, TermChange, Trust};
+use crate::extract::llm::Backend;
+use crate::model::{Article, Extraction, TermChange, Trust};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,8 +20,15 @@ pub struct Args {
     /// How much the source is believed: vendor, news, commentary or feed.
     #[arg(long, default_value = "news", value_parser = parse_trust)]
     pub trust: Trust,
+    /// Which extractor reads it: rules, llm or both (default: `[extract] backend`).
+    #[arg(long, value_parser = parse_backend)]
+    pub backend: Option<Backend>,
     /// A `.txt` or `.html` file, an http(s) URL, or `-` for standard input.
     pub input: String,
+}
+
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    s.parse()
 }
 
 fn parse_trust(s: &str) -> Result<Trust, String> {
@@ -47,7 +55,13 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         let (raw, name) = read_input(&args.input)?;
         to_article(&raw, &name, args.trust)
     };
-    let extraction = crate::extract::extract(&article, &ctx.config.extract);
+    let backend = args.backend.unwrap_or(ctx.config.extract.backend);
+    let rules = crate::extract::extract(&article, &ctx.config.extract);
+    let (extraction, dropped) = if backend.uses_model() {
+        with_model(&ctx.config.extract, backend, &article, rules).await?
+    } else {
+        (rules, None)
+    };
     if let Some(cut) = extraction.cut {
         eprintln!(
             "note: the text is {} bytes; extraction read the first {} (the limit is {} bytes)",
@@ -58,13 +72,21 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         // Signals sit beside the changes: possible changes for review, never scored.
-        let out = serde_json::json!({
+        let mut out = serde_json::json!({
             "changes": extraction.changes,
             "signals": extraction.signals,
         });
+        if let Some(n) = dropped {
+            out["dropped_unverified"] = n.into();
+        }
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!("{}", table(&extraction.changes));
+        if let Some(n) = dropped.filter(|&n| n > 0) {
+            println!(
+                "\n{n} change(s) the model reported were dropped: their evidence, kind or names are not in the article."
+            );
+        }
         if !extraction.denials.is_empty() {
             println!("\nDenials (statements that a term did not change):");
             print!("{}", table(&extraction.denials));
@@ -75,6 +97,42 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The model's reading of one article, checked and combined with the rules'
+/// for `backend`, and how many of its changes were dropped. Nothing is
+/// cached or counted in the store: this is the one-off look. When the
+/// model fails, the rules' reading is printed and the failure said on stderr.
+async fn with_model(
+    config: &crate::extract::Config,
+    backend: Backend,
+    article: &Article,
+    rules: Extraction,
+) -> anyhow::Result<(Extraction, Option<usize>)> {
+    use crate::extract::llm;
+    let extractor = llm::Extractor::new(&config.llm)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the model backend is not configured; see [extract.llm] in the README")?;
+    if !llm::wants_model(article, config) {
+        return Ok((rules, Some(0)));
+    }
+    let budget = llm::Budget::new(&config.llm, 0, 0);
+    match extractor
+        .ask(article, &budget, &mut llm::Used::default())
+        .await
+    {
+        Ok(answer) => {
+            let v = llm::verify(article, config, &answer.changes);
+            Ok((
+                llm::combine(backend, rules, v.changes),
+                Some(v.dropped_unverified),
+            ))
+        }
+        Err(f) => {
+            eprintln!("note: model extraction failed: {f}; showing the rules' changes");
+            Ok((rules, None))
+        }
+    }
 }
 
 fn is_url(input: &str) -> bool {

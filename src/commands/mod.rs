@@ -20,11 +20,13 @@ mod events;
 mod extract;
 mod import_opml;
 mod ingest;
+mod reextract;
 mod run;
 mod serve;
 mod signals;
 mod sources;
 mod token;
+mod usage;
 
 /// Watch AI and cloud vendors for partnership-term changes and tell each
 /// client what to do about them.
@@ -75,6 +77,10 @@ pub enum Command {
     Digest(digest::Args),
     /// List deliveries, or retry a failed or dead one.
     Deliveries(deliveries::Args),
+    /// Read stored revisions again (after a prompt, model or rules change) and correlate.
+    Reextract(reextract::Args),
+    /// Model endpoint usage per day: requests, tokens, dropped changes, failures.
+    Usage(usage::Args),
     /// Show the whole product offline in under a minute.
     Demo(demo::Args),
     /// Serve the HTTP API, metrics and feeds (and run the worker unless --no-worker).
@@ -118,6 +124,8 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Signals(args) => signals::run(&ctx, args).await,
             Command::Digest(args) => digest::run(&ctx, args).await,
             Command::Deliveries(args) => deliveries::run(&ctx, args).await,
+            Command::Reextract(args) => reextract::run(&ctx, args).await,
+            Command::Usage(args) => usage::run(&ctx, args).await,
             Command::Demo(args) => demo::run(&ctx, args).await,
             Command::Serve(args) => serve::run(&ctx, args).await,
             Command::Token(args) => token::run(&ctx, args).await,

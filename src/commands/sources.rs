@@ -13,6 +13,7 @@ pub async fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
     let store = Store::open(&ctx.paths.database_url(&ctx.config)).await?;
     let states = articles::load_states(&store).await?;
     let counts = articles::article_counts(&store).await?;
+    let waiting = crate::store::llm::retries_by_source(&store).await?;
     let when = |t: Option<jiff::Timestamp>| {
         t.map_or_else(
             || "never".to_string(),
@@ -42,6 +43,14 @@ pub async fn run(ctx: &Context, _args: Args) -> anyhow::Result<ExitCode> {
         }
         if let Some(skipped) = &st.item_errors {
             println!("    items skipped: {skipped}");
+        }
+        if let Some(w) = waiting.get(&s.id) {
+            println!(
+                "    model extraction: {} revision(s) read by the rules only, waiting for a retry; last failure at {}: {}",
+                w.revisions,
+                when(Some(w.last_failed)),
+                w.last_reason
+            );
         }
     }
     for p in &problems {

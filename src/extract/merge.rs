@@ -113,7 +113,9 @@ fn norm_key(s: &Option<String>) -> String {
         .join(" ")
 }
 
-fn key(c: &TermChange) -> String {
+/// The change key (kind plus the fields that name the change); the model
+/// backend merges by it too.
+pub(super) fn key(c: &TermChange) -> String {
     let k = c.kind.as_str();
     match c.kind {
         ChangeKind::Availability | ChangeKind::Pricing | ChangeKind::Deprecation => {

@@ -18,12 +18,14 @@
 //! - `lists`: bullets under a lead-in, one change per item.
 //! - `tables`: table rows read by their header, one change per row.
 //! - `merge`: one change per key, the best-supported statement first.
+//! - `llm`: the optional model backend; every change it reports quotes its evidence.
 
 mod analyse;
 mod dates;
 mod entities;
 mod lexicon;
 mod lists;
+pub mod llm;
 mod merge;
 mod products;
 mod roles;
@@ -56,6 +58,10 @@ pub struct Config {
     pub platforms: Vec<PlatformAlias>,
     /// `[[extract.families]] name = "Falcon", maker = "Nimbus Labs", standalone = true`
     pub families: Vec<Family>,
+    /// `rules` (offline, the default), `llm` or `both`: see [`llm`].
+    pub backend: llm::Backend,
+    /// `[extract.llm]`: the model endpoint, used when `backend` is not `rules`.
+    pub llm: llm::Config,
 }
 
 /// Problems in the `[extract]` section.

@@ -25,11 +25,60 @@ pub async fn run(
     config: &crate::extract::Config,
     now: jiff::Timestamp,
 ) -> store::Result<Extracted> {
-    let config = std::sync::Arc::new(config.clone());
-    run_with(store, now, move |article| {
-        crate::extract::extract(article, &config)
-    })
-    .await
+    let Some(model) = super::model::ModelStep::new(store, config, now).await? else {
+        let config = std::sync::Arc::new(config.clone());
+        return run_with(store, now, move |article| {
+            crate::extract::extract(article, &config)
+        })
+        .await;
+    };
+    let mut out = Extracted::default();
+    let mut after = 0;
+    loop {
+        let pending = store::changes::pending_extraction(store, after, BATCH).await?;
+        let Some((last, _)) = pending.last() else {
+            break;
+        };
+        after = *last;
+        let batch = model.extract_batch(store, pending, now).await?;
+        out.add(&batch);
+        store::changes::save_extractions(store, &batch, now).await?;
+    }
+    out.add(&model.retry_due(store, now).await?);
+    Ok(out)
+}
+
+/// Reads the stored revisions fetched since `since` again with `config`'s
+/// backend (cached model answers reused) and replaces their changes; the
+/// next correlate step runs even if the new rows reuse the old ids.
+pub async fn reextract(
+    store: &Store,
+    config: &crate::extract::Config,
+    since: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> store::Result<Extracted> {
+    let model = super::model::ModelStep::new(store, config, now).await?;
+    let rules = Arc::new(config.clone());
+    let mut out = Extracted::default();
+    let mut after = 0;
+    loop {
+        let revisions = store::llm::revisions_since(store, since, after, BATCH).await?;
+        let Some((last, _)) = revisions.last() else {
+            break;
+        };
+        after = *last;
+        let batch = match &model {
+            Some(m) => m.extract_batch(store, revisions, now).await?,
+            None => {
+                let c = rules.clone();
+                extract_parallel(revisions, move |a| crate::extract::extract(a, &c)).await
+            }
+        };
+        out.add(&batch);
+        store::changes::save_extractions(store, &batch, now).await?;
+    }
+    store::llm::forget_correlated_inputs(store).await?;
+    Ok(out)
 }
 
 /// Revisions read, extracted and written per batch: large enough that one
@@ -69,13 +118,32 @@ pub async fn run_fresh(
     mut fresh: mpsc::Receiver<Vec<(i64, Article)>>,
     now: jiff::Timestamp,
 ) -> store::Result<Extracted> {
+    // Never an early return here: the collector is sending already.
+    let model = super::model::ModelStep::new(&store, &config, now)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(
+                "could not read the model's usage: {e}; the rules read this batch alone"
+            );
+            None
+        });
     let config = Arc::new(config);
     let extract = move |a: &Article| crate::extract::extract(a, &config);
     let mut out = Extracted::default();
     let mut writing: Option<JoinHandle<store::Result<()>>> = None;
     let mut failed = None;
     while let Some(revisions) = fresh.recv().await {
-        let batch = extract_parallel(revisions, extract.clone()).await;
+        let batch = match &model {
+            // A store error here leaves the batch pending, as a failed write does.
+            Some(m) => match m.extract_batch(&store, revisions, now).await {
+                Ok(b) => b,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    continue;
+                }
+            },
+            None => extract_parallel(revisions, extract.clone()).await,
+        };
         if let Some(w) = writing.take() {
             finish(w, &mut failed).await;
         }
@@ -109,7 +177,7 @@ async fn finish(w: JoinHandle<store::Result<()>>, failed: &mut Option<store::Err
 
 /// Extraction is CPU-bound and pure, so a batch is split across the
 /// blocking pool, one part per core.
-async fn extract_parallel(
+pub(super) async fn extract_parallel(
     mut revisions: Vec<(i64, Article)>,
     extract: impl Fn(&Article) -> Extraction + Send + Sync + Clone + 'static,
 ) -> Vec<(i64, Extraction)> {

@@ -10,6 +10,7 @@ pub mod collect;
 pub mod correlate;
 pub mod deliver;
 pub mod extract;
+pub mod model;
 pub mod route;
 
 use std::time::Duration;

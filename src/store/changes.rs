@@ -97,26 +97,27 @@ pub async fn pending_extraction(
     .bind(limit)
     .fetch_all(&store.pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("id")?,
-                Article {
-                    source_id: row.try_get("source_id")?,
-                    url: row.try_get("url")?,
-                    guid: None,
-                    title: row.try_get("title")?,
-                    published: row.try_get::<Option<i64>, _>("published")?.map(from_secs),
-                    author: row.try_get("author")?,
-                    text: row.try_get("text")?,
-                    content_hash: row.try_get("content_hash")?,
-                    fetched_at: from_secs(row.try_get("fetched_at")?),
-                    trust: trust(row.try_get("trust")?),
-                    organisation: row.try_get("organisation")?,
-                },
-            ))
-        })
-        .collect()
+    rows.iter().map(article_row).collect()
+}
+
+/// The columns `pending_extraction` selects, as a revision id and its article.
+pub(super) fn article_row(row: &sqlx::sqlite::SqliteRow) -> Result<(i64, Article)> {
+    Ok((
+        row.try_get("id")?,
+        Article {
+            source_id: row.try_get("source_id")?,
+            url: row.try_get("url")?,
+            guid: None,
+            title: row.try_get("title")?,
+            published: row.try_get::<Option<i64>, _>("published")?.map(from_secs),
+            author: row.try_get("author")?,
+            text: row.try_get("text")?,
+            content_hash: row.try_get("content_hash")?,
+            fetched_at: from_secs(row.try_get("fetched_at")?),
+            trust: trust(row.try_get("trust")?),
+            organisation: row.try_get("organisation")?,
+        },
+    ))
 }
 
 /// A stored trust word; an unknown word (a newer termwatch) reads as news.

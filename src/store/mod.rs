@@ -10,6 +10,7 @@ pub mod changes;
 pub mod deliveries;
 pub mod digests;
 pub mod events;
+pub mod llm;
 pub mod signals;
 pub mod stats;
 pub mod tokens;
