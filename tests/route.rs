@@ -28,9 +28,15 @@ fn license_event() -> Event {
     e
 }
 
+/// The day these tests' clients are told: before the fixtures' events'
+/// anchors, so the playbook's offsets show.
+fn told() -> jiff::civil::Date {
+    jiff::civil::date(2026, 4, 20)
+}
+
 fn actions(pb: &Playbook, e: &Event, c: &ClientProfile) -> Vec<termwatch::model::Action> {
     let routed = route::route(e, c).expect("event routes to client");
-    route::actions_for(pb, e, c, &routed)
+    route::actions_for(pb, e, c, &routed, route::Told::on(told()))
 }
 
 #[test]
