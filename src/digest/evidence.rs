@@ -93,7 +93,7 @@ fn region_details(lines: &[&str], line_no: usize) -> Vec<String> {
         if blocks > DETAIL_BLOCKS_AFTER {
             break;
         }
-        for sentence in l.split_inclusive(". ") {
+        for sentence in sentences(l) {
             let lower = sentence.to_lowercase();
             if [
                 "region",
@@ -112,6 +112,25 @@ fn region_details(lines: &[&str], line_no: usize) -> Vec<String> {
             }
         }
     }
+    out
+}
+
+/// A block's sentences: split after ". " unless the word before the stop
+/// is an initial or short abbreviation ("N. Virginia", "St. Louis").
+fn sentences(block: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, _) in block.match_indices(". ") {
+        let word = block[start..i]
+            .rsplit([' ', '('])
+            .next()
+            .unwrap_or_default();
+        if word.chars().count() > 2 {
+            out.push(&block[start..i + 1]);
+            start = i + 2;
+        }
+    }
+    out.push(&block[start..]);
     out
 }
 
@@ -161,6 +180,14 @@ mod tests {
             vec![
                 "Where: The pair run in the Quay North and Quay West regions; a Frankfurt region is planned for spring."
             ]
+        );
+    }
+
+    #[test]
+    fn an_initial_does_not_end_a_sentence() {
+        assert_eq!(
+            sentences("Served in US East (N. Virginia) today. More later."),
+            vec!["Served in US East (N. Virginia) today.", "More later."]
         );
     }
 
