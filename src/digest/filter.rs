@@ -78,7 +78,7 @@ impl<'a> Compiled<'a> {
         };
         !f.mute_kinds.contains(&event.kind)
             && event.confidence >= f.min_confidence
-            && !(event.sources.iter().all(|s| muted(&s.url)) && !event.sources.is_empty())
+            && (event.sources.is_empty() || !event.sources.iter().all(|s| muted(&s.url)))
             && (self.include.is_empty() || self.include.iter().any(|p| p.matches(event, headline)))
             && !self.exclude.iter().any(|p| p.matches(event, headline))
     }
