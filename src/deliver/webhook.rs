@@ -145,11 +145,17 @@ fn trim_items(data: &mut Value, keep: usize, client_id: &str) -> usize {
 /// The item's headline as the email gives it, with its urgency:
 /// "HIGH · GPT-5.5 and Codex on Amazon Bedrock availability: available".
 fn headline(item: &crate::model::DigestItem) -> String {
-    format!(
-        "{} · {}",
-        item.urgency.as_str().to_uppercase(),
-        item.headline
-    )
+    // A digest stored before items carried their headline has none.
+    let told = match item.headline.as_str() {
+        "" => {
+            let today = jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date();
+            crate::digest::headline(&item.event, today)
+        }
+        h => h.to_string(),
+    };
+    format!("{} · {told}", item.urgency.as_str().to_uppercase())
 }
 
 /// A time in the client's zone, as the email's period line gives it.
