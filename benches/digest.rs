@@ -168,6 +168,7 @@ fn run(
             events.iter().map(|e| (e, Change::New)),
             window,
             window.end,
+            digest::Notes::default(),
         ) else {
             continue;
         };
@@ -219,6 +220,7 @@ fn main() {
                 events.iter().map(|e| (e, Change::New)),
                 &window,
                 window.end,
+                digest::Notes::default(),
             )
             .map(|d| (i, d))
         })

@@ -418,8 +418,13 @@ pub struct Action {
     pub why: String,
     /// Who should do it (role name, e.g. "account manager", "counsel").
     pub owner: String,
-    /// ISO date it is due, when the rule gives one.
+    /// ISO date it is due, when the rule gives one: the later of the rule's
+    /// anchor and the day after the client is told, in the client's time
+    /// zone, and kept as first delivered.
     pub due: Option<String>,
+    /// The due date has passed (a date kept from an earlier digest).
+    #[serde(default)]
+    pub overdue: bool,
     pub severity: Severity,
 }
 
@@ -435,9 +440,25 @@ pub struct DigestItem {
     /// Why the event was routed to this client ("you use Azure").
     pub reasons: Vec<String>,
     pub actions: Vec<Action>,
-    /// One-line summary of the event ("Microsoft and OpenAI license: non exclusive until 2032").
+    /// One-line summary of the event ("Microsoft and OpenAI license: non-exclusive until 2032").
     #[serde(default)]
     pub headline: String,
+    /// Facts from the evidence the actions need: regions, dates
+    /// ("Regions: US East (N. Virginia) and US West (Oregon)").
+    #[serde(default)]
+    pub details: Vec<String>,
+    /// Who claims what, most trusted first, when sources disagree
+    /// ("Vendor post (30 Apr 2026): until 2030").
+    #[serde(default)]
+    pub disputes: Vec<String>,
+    /// For an update, what changed from the version the client was sent
+    /// ("until 2030 is now until 2031").
+    #[serde(default)]
+    pub changes: Vec<String>,
+    /// Ids of further events told in this item (same family and actions:
+    /// "GPT-5.5 and Codex on Amazon Bedrock").
+    #[serde(default)]
+    pub grouped: Vec<String>,
 }
 
 /// A tailored digest for one client over one window: stored before delivery,
@@ -460,6 +481,9 @@ pub struct Digest {
     /// True when sent ahead of the client's cadence because of a severe event.
     #[serde(default)]
     pub immediate: bool,
+    /// The client's IANA time zone, in which the digest's dates are given.
+    #[serde(default)]
+    pub timezone: String,
 }
 
 /// Who a client is: an MSP acting for its customers, or an in-house legal team.
@@ -549,6 +573,37 @@ pub struct ClientProfile {
     pub quiet_hours: Option<QuietHours>,
     /// Event kinds the client cares about; empty means every kind.
     pub kinds: Vec<ChangeKind>,
+    /// What the client chose to see or not, beyond routing.
+    #[serde(default)]
+    pub filters: Filters,
+}
+
+/// A client's own filters (`[filters]` in its profile). A pattern is a
+/// keyword (case-insensitive, matched as a word) or `/regex/`, tried on an
+/// event's title, headline and evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Filters {
+    /// When not empty, only events matching one of these.
+    pub include: Vec<String>,
+    /// Events matching any of these are left out.
+    pub exclude: Vec<String>,
+    /// Sources whose reports are left out: a host name (`news.example`)
+    /// or a URL prefix (`https://news.example/ai/`).
+    pub mute_sources: Vec<String>,
+    /// Event families (kinds) left out.
+    pub mute_kinds: Vec<ChangeKind>,
+    /// Events below this confidence (0 to 1) are left out.
+    pub min_confidence: f32,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty()
+            && self.exclude.is_empty()
+            && self.mute_sources.is_empty()
+            && self.mute_kinds.is_empty()
+            && self.min_confidence <= 0.0
+    }
 }
 
 /// A timestamp (`2026-04-28T09:00:00Z`) or a day (`2026-04-28`, midnight

@@ -254,10 +254,14 @@ async fn slack_gets_block_kit_and_teams_an_adaptive_card() {
     let section = blocks.iter().find(|b| b["type"] == "section").unwrap();
     let text = section["text"]["text"].as_str().unwrap();
     assert!(
-        text.contains("HIGH · exclusivity: Corvid Cloud, Nimbus Labs ended"),
+        text.contains("HIGH · Nimbus Large &lt;beta&gt; &amp; friends exclusivity: "),
         "{text}"
     );
-    assert!(text.contains("• Tell account managers"), "{text}");
+    assert!(text.contains("• *Tell account managers"), "{text}");
+    assert!(
+        text.contains("> From December, Nimbus Labs models"),
+        "{text}"
+    );
     let links = blocks
         .iter()
         .filter(|b| b["type"] == "context")
@@ -266,7 +270,7 @@ async fn slack_gets_block_kit_and_teams_an_adaptive_card() {
         .join(" ");
     assert!(
         links.contains(
-            "<https://nimbus.example/blog/open-to-every-cloud|Nimbus models come to every cloud>"
+            "<https://nimbus.example/blog/open-to-every-cloud|Nimbus models come to every cloud> (vendor,"
         ),
         "{links}"
     );
@@ -282,7 +286,7 @@ async fn slack_gets_block_kit_and_teams_an_adaptive_card() {
     let card = att["content"].to_string();
     assert!(
         card.contains(
-            "Tell account managers that Nimbus models can be sold on other clouds (due 2026-12-01)"
+            "{\"title\":\"Tell account managers that Nimbus models can be sold on other clouds\",\"value\":\"Owner: account manager · due 2026-12-01\"}"
         ),
         "{card}"
     );

@@ -439,7 +439,15 @@ fn hostile_scraped_text_is_escaped_and_subject_has_no_newlines() {
         kind: WindowKind::Regular,
     };
     let e = std::sync::Arc::new(hostile_event());
-    let d = digest::build_digest(&c, &pb, [(&e, digest::Change::New)], &w, w.end).unwrap();
+    let d = digest::build_digest(
+        &c,
+        &pb,
+        [(&e, digest::Change::New)],
+        &w,
+        w.end,
+        digest::Notes::default(),
+    )
+    .unwrap();
     assert!(
         !d.subject.contains('\r') && !d.subject.contains('\n'),
         "{:?}",

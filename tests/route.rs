@@ -28,9 +28,15 @@ fn license_event() -> Event {
     e
 }
 
+/// The day these tests' clients are told: before the fixtures' events'
+/// anchors, so the playbook's offsets show.
+fn told() -> jiff::civil::Date {
+    jiff::civil::date(2026, 4, 20)
+}
+
 fn actions(pb: &Playbook, e: &Event, c: &ClientProfile) -> Vec<termwatch::model::Action> {
     let routed = route::route(e, c).expect("event routes to client");
-    route::actions_for(pb, e, c, &routed)
+    route::actions_for(pb, e, c, &routed, route::Told::on(told()))
 }
 
 #[test]
@@ -89,6 +95,7 @@ fn gdpr_residency_action_names_product_platform_and_client() {
     c.name = "Rheinwerk Legal".into();
     c.regimes = vec!["GDPR".into()];
     c.residency = vec!["eu".into()];
+    c.platforms = vec!["Amazon Bedrock".into()];
     let e = availability("ev-a", "GPT-5.5", "Amazon Bedrock", &["Amazon", "OpenAI"]);
     let acts = actions(&pb, &e, &c);
     let a = acts
@@ -97,12 +104,12 @@ fn gdpr_residency_action_names_product_platform_and_client() {
         .expect("gdpr rule fires");
     assert_eq!(
         a.title,
-        "Verify where GPT-5.5 is hosted for Rheinwerk Legal"
+        "Verify the hosting regions of GPT-5.5 on Amazon Bedrock before personal data flows there"
     );
     assert!(
         a.why
             .contains("GDPR data-residency rule requires EU hosting")
-            && a.why.contains("now also served from Amazon Bedrock"),
+            && a.why.contains("GPT-5.5 on Amazon Bedrock is now available"),
         "{}",
         a.why
     );
@@ -125,6 +132,8 @@ fn each_regime_gets_its_own_action() {
     let e = availability("ev-a", "GPT-5.5", "Amazon Bedrock", &["Amazon", "OpenAI"]);
     let ids = |regimes: &[&str]| -> Vec<String> {
         let mut c = client("r", Role::Msp, &["OpenAI"]);
+        // Regime checks apply on a platform the client uses.
+        c.platforms = vec!["Amazon Bedrock".into()];
         c.regimes = regimes.iter().map(|r| r.to_string()).collect();
         actions(&pb, &e, &c)
             .into_iter()
@@ -168,7 +177,7 @@ fn license_until_year_drives_the_due_date() {
     assert!(
         audit
             .title
-            .contains("OpenAI to Microsoft is now non exclusive until 2032"),
+            .contains("the OpenAI licence to Microsoft is now non-exclusive until 2032"),
         "{}",
         audit.title
     );
@@ -398,6 +407,7 @@ fn every_shipped_rule_fires_for_its_scenario_and_renders_fully() {
         c.name = "Scenario Client".into();
         c.regimes = sc.regimes.iter().map(|r| r.to_string()).collect();
         c.residency = sc.residency.iter().map(|r| r.to_string()).collect();
+        c.platforms = vec!["Corvid Cloud Models".into()];
         let e = scenario_event(sc);
         let acts = actions(&pb, &e, &c);
         let a = acts
@@ -458,7 +468,9 @@ fn every_kind_has_an_action_for_both_roles() {
             };
             let mut e = event("ev-k", kind, status, &["Nimbus Labs"]);
             e.product = Some("Nimbus-7".into());
-            let c = client("k", role, &["Nimbus Labs"]);
+            e.platform = Some("Corvid Cloud Models".into());
+            let mut c = client("k", role, &["Nimbus Labs"]);
+            c.platforms = vec!["Corvid Cloud Models".into()];
             assert!(
                 !actions(&pb, &e, &c).is_empty(),
                 "no action for {} / {}",

@@ -142,30 +142,82 @@ fn trim_items(data: &mut Value, keep: usize, client_id: &str) -> usize {
     omitted
 }
 
-/// One line per item: "HIGH · exclusivity: Corvid Cloud, Nimbus Labs ended".
+/// The item's headline as the email gives it, with its urgency:
+/// "HIGH · GPT-5.5 and Codex on Amazon Bedrock availability: available".
 fn headline(item: &crate::model::DigestItem) -> String {
-    let e = &item.event;
-    let who = if e.parties.is_empty() {
-        e.product.clone().unwrap_or_default()
+    // A digest stored before items carried their headline has none.
+    let told = match item.headline.as_str() {
+        "" => {
+            let today = jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date();
+            crate::digest::headline(&item.event, today)
+        }
+        h => h.to_string(),
+    };
+    format!("{} · {told}", item.urgency.as_str().to_uppercase())
+}
+
+/// A time in the client's zone, as the email's period line gives it.
+fn local(t: jiff::Timestamp, timezone: &str) -> String {
+    let tz = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    t.to_zoned(tz).strftime("%-d %b %Y %H:%M").to_string()
+}
+
+/// "1 Dec 2026 07:30 to 2 Dec 2026 07:30 (America/Chicago)".
+fn period(d: &Digest) -> String {
+    let tz = if d.timezone.is_empty() {
+        "UTC"
     } else {
-        e.parties.join(", ")
+        d.timezone.as_str()
     };
     format!(
-        "{} · {}: {} {}",
-        item.urgency.as_str().to_uppercase(),
-        e.kind.as_str().replace('_', " "),
-        who,
-        e.status.as_str().replace('_', " ")
+        "{} to {} ({tz})",
+        local(d.window_start, tz),
+        local(d.window_end, tz)
     )
 }
 
-fn http_links(item: &crate::model::DigestItem) -> Vec<(String, String)> {
+/// Quotes shown per item, one per source, as in the email.
+const MAX_QUOTES: usize = 3;
+
+/// `(quote, link title, url, "vendor, 28 Apr 2026")` of the item's first sources.
+fn quotes(
+    item: &crate::model::DigestItem,
+    timezone: &str,
+) -> Vec<(String, String, String, String)> {
+    let tz = jiff::tz::TimeZone::get(timezone).unwrap_or(jiff::tz::TimeZone::UTC);
     item.event
         .sources
         .iter()
-        .filter(|s| s.url.starts_with("https://") || s.url.starts_with("http://"))
-        .map(|s| (s.title.clone(), s.url.clone()))
+        .take(MAX_QUOTES)
+        .map(|s| {
+            let day = crate::route::day_text(s.published.to_zoned(tz.clone()).date());
+            let title = if s.title.is_empty() {
+                s.url.clone()
+            } else {
+                s.title.clone()
+            };
+            (
+                truncate(&s.evidence, 600).into_owned(),
+                title,
+                s.url.clone(),
+                format!("{}, {day}", s.trust.as_str()),
+            )
+        })
         .collect()
+}
+
+/// "Owner: counsel · due 2026-12-31 (overdue)".
+fn action_line(a: &crate::model::Action) -> String {
+    let mut s = format!("Owner: {}", a.owner);
+    if let Some(due) = &a.due {
+        s.push_str(&format!(" · due {due}"));
+        if a.overdue {
+            s.push_str(" (overdue)");
+        }
+    }
+    s
 }
 
 /// Slack mrkdwn treats `&`, `<` and `>` as control characters (`<!channel>`,
@@ -206,35 +258,63 @@ fn teams_escape(s: &str) -> String {
 /// Slack allows 50 blocks a message; each item takes three.
 const SLACK_MAX_ITEMS: usize = 15;
 
+/// Block Kit: a section per item (headline, what changed, why you, the
+/// actions with owners and due dates, the quotes) and a context line with
+/// the linked sources.
 fn slack(d: &Digest, omitted: usize) -> Value {
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&d.subject, 150)}}),
         json!({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escape(&format!(
-            "{} · {} to {} · {} item(s)", d.client_name, d.window_start, d.window_end, d.items.len()))}]}),
+            "{} · {} · {} item(s)", d.client_name, period(d), d.items.len()))}]}),
     ];
     for item in d.items.iter().take(SLACK_MAX_ITEMS) {
         let mut text = format!("*{}*", slack_escape(&headline(item)));
-        for r in &item.reasons {
-            text.push_str(&format!("\n_{}_", slack_escape(r)));
+        for line in item
+            .changes
+            .iter()
+            .map(|c| format!("What changed: {c}"))
+            .chain(item.disputes.iter().map(|d| format!("Disputed: {d}")))
+            .chain(item.details.iter().cloned())
+        {
+            text.push_str(&format!("\n{}", slack_escape(&line)));
+        }
+        if !item.reasons.is_empty() {
+            text.push_str(&format!(
+                "\n_Why you: {}_",
+                slack_escape(&item.reasons.join("; "))
+            ));
         }
         for a in &item.actions {
             text.push_str(&format!(
-                "\n• {} ({}",
+                "\n• *{}*\n   {}",
                 slack_escape(&a.title),
-                slack_escape(&a.owner)
+                slack_escape(&action_line(a))
             ));
-            if let Some(due) = &a.due {
-                text.push_str(&format!(", due {}", slack_escape(due)));
-            }
-            text.push(')');
+        }
+        let tz = if d.timezone.is_empty() {
+            "UTC"
+        } else {
+            d.timezone.as_str()
+        };
+        let sources = quotes(item, tz);
+        for (quote, _, _, _) in &sources {
+            text.push_str(&format!("\n> {}", slack_escape(quote)));
         }
         blocks.push(json!({"type": "divider"}));
         blocks.push(
             json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(&text, 3000)}}),
         );
-        let links: Vec<String> = http_links(item)
-            .into_iter()
-            .map(|(title, url)| format!("<{}|{}>", slack_url(&url), slack_escape(&title)))
+        let links: Vec<String> = sources
+            .iter()
+            .filter(|(_, _, url, _)| url.starts_with("https://") || url.starts_with("http://"))
+            .map(|(_, title, url, about)| {
+                format!(
+                    "<{}|{}> ({})",
+                    slack_url(url),
+                    slack_escape(title),
+                    slack_escape(about)
+                )
+            })
             .collect();
         if !links.is_empty() {
             blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(&links.join(" · "), 3000)}]}));
@@ -260,37 +340,53 @@ fn omitted_note(omitted: usize, client_id: &str) -> String {
     )
 }
 
+/// An Adaptive Card: a container per item with its headline, what changed,
+/// why you, the actions as facts (title: owner and due date), the quotes,
+/// and buttons to the sources.
 fn teams(d: &Digest, omitted: usize) -> Value {
+    let tz = if d.timezone.is_empty() {
+        "UTC"
+    } else {
+        d.timezone.as_str()
+    };
     let mut body = vec![
         json!({"type": "TextBlock", "text": teams_escape(&d.subject), "weight": "Bolder", "size": "Medium", "wrap": true}),
-        json!({"type": "TextBlock", "text": teams_escape(&format!("{} · {} to {}", d.client_name, d.window_start, d.window_end)),
+        json!({"type": "TextBlock", "text": teams_escape(&format!("{} · {}", d.client_name, period(d))),
                "isSubtle": true, "wrap": true, "spacing": "None"}),
     ];
+    let text = |t: &str, subtle: bool| json!({"type": "TextBlock", "text": teams_escape(t), "isSubtle": subtle, "wrap": true});
     for item in &d.items {
         let mut items = vec![
             json!({"type": "TextBlock", "text": teams_escape(&headline(item)), "weight": "Bolder", "wrap": true}),
         ];
+        for c in &item.changes {
+            items.push(text(&format!("What changed: {c}"), false));
+        }
+        for l in &item.disputes {
+            items.push(text(&format!("Disputed: {l}"), false));
+        }
+        for l in &item.details {
+            items.push(text(l, false));
+        }
         if !item.reasons.is_empty() {
-            items.push(json!({"type": "TextBlock", "text": teams_escape(&item.reasons.join("; ")), "isSubtle": true, "wrap": true}));
+            items.push(text(&format!("Why you: {}", item.reasons.join("; ")), true));
         }
         let facts: Vec<Value> = item
             .actions
             .iter()
-            .map(|a| {
-                let due = a
-                    .due
-                    .as_deref()
-                    .map(|d| format!(" (due {d})"))
-                    .unwrap_or_default();
-                json!({"title": teams_escape(&a.owner), "value": teams_escape(&format!("{}{}", a.title, due))})
-            })
+            .map(|a| json!({"title": teams_escape(&a.title), "value": teams_escape(&action_line(a))}))
             .collect();
         if !facts.is_empty() {
             items.push(json!({"type": "FactSet", "facts": facts}));
         }
-        let links: Vec<Value> = http_links(item)
-            .into_iter()
-            .map(|(title, url)| json!({"type": "Action.OpenUrl", "title": truncate(&title, 80), "url": url}))
+        let sources = quotes(item, tz);
+        for (quote, _, _, about) in &sources {
+            items.push(text(&format!("\u{201c}{quote}\u{201d} ({about})"), false));
+        }
+        let links: Vec<Value> = sources
+            .iter()
+            .filter(|(_, _, url, _)| url.starts_with("https://") || url.starts_with("http://"))
+            .map(|(_, title, url, _)| json!({"type": "Action.OpenUrl", "title": truncate(title, 80), "url": url}))
             .collect();
         if !links.is_empty() {
             items.push(json!({"type": "ActionSet", "actions": links}));

@@ -5,6 +5,9 @@
 //! client state from the store, calls this module and stores the result.
 
 mod build;
+mod evidence;
+mod filter;
+mod group;
 mod render;
 mod sample;
 pub mod window;
@@ -15,7 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::Severity;
 
-pub use build::{Change, build_digest, clean_line, digest_id, headline};
+pub use build::{Change, Notes, before_after, build_digest, clean_line, digest_id, headline};
+pub use evidence::{enrich, in_context};
+pub use filter::Pattern;
 pub use render::{Error, Rendered, Renderer, TEMPLATE_NAMES, validate_templates};
 pub use sample::sample_digest;
 pub use window::{Window, WindowKind, due_window, in_quiet_hours, latest_slot, quiet_until};

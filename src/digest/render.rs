@@ -192,13 +192,16 @@ fields!(
     ITEM_FIELDS,
     item_field,
     [
-        "event", "change", "urgency", "reasons", "actions", "headline"
+        "event", "change", "urgency", "reasons", "actions", "headline", "details", "disputes",
+        "changes", "grouped"
     ]
 );
 fields!(
     ACTION_FIELDS,
     action_field,
-    ["rule_id", "title", "why", "owner", "due", "severity"]
+    [
+        "rule_id", "title", "why", "owner", "due", "overdue", "severity"
+    ]
 );
 
 /// A struct as the templates see it: the fields of its Serde form in the
@@ -328,6 +331,7 @@ fn action_value(a: &Action) -> Value {
             Value::from(a.why.as_str()),
             Value::from(a.owner.as_str()),
             a.due.as_deref().map_or(Value::from(()), Value::from),
+            Value::from(a.overdue),
             Value::from(a.severity.as_str()),
         ],
     )
@@ -350,7 +354,19 @@ fn item_value(item: &DigestItem, event: &Value) -> Value {
             ),
             Value::from(item.actions.iter().map(action_value).collect::<Vec<_>>()),
             Value::from(truncate(&item.headline, MAX_QUOTE_CHARS).as_ref()),
+            strings(&item.details),
+            strings(&item.disputes),
+            strings(&item.changes),
+            strings(&item.grouped),
         ],
+    )
+}
+
+fn strings(v: &[String]) -> Value {
+    Value::from(
+        v.iter()
+            .map(|s| Value::from(s.as_str()))
+            .collect::<Vec<_>>(),
     )
 }
 
@@ -375,6 +391,7 @@ struct DigestView<'a> {
     subject: &'a str,
     items: &'a Value,
     immediate: bool,
+    timezone: &'a str,
 }
 
 /// The digest's fields before `items`, for the JSON body.
@@ -398,6 +415,10 @@ struct ItemTail<'a> {
     reasons: &'a [String],
     actions: &'a [Action],
     headline: &'a str,
+    details: &'a [String],
+    disputes: &'a [String],
+    changes: &'a [String],
+    grouped: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -425,6 +446,7 @@ impl Renderer {
         });
         env.add_filter("safe_url", safe_url);
         env.add_filter("oneline", oneline);
+        env.add_filter("day", day);
         let mut problems = Vec::new();
         let mut files: [PathBuf; 3] = Default::default();
         let mut json_built_in = false;
@@ -489,6 +511,7 @@ impl Renderer {
                 subject: &digest.subject,
                 items: &items,
                 immediate: digest.immediate,
+                timezone: &digest.timezone,
             })),
             digest_json: digest_json_value.clone(),
             groups,
@@ -708,12 +731,18 @@ fn digest_json(digest: &Digest, events: &[Rc<PreparedEvent>]) -> Result<String, 
             reasons: &item.reasons,
             actions: &item.actions,
             headline: &truncate(&item.headline, MAX_QUOTE_CHARS),
+            details: &item.details,
+            disputes: &item.disputes,
+            changes: &item.changes,
+            grouped: &item.grouped,
         })?;
         out.push(',');
         out.push_str(&tail[1..]);
     }
     out.push_str("],\"immediate\":");
     out.push_str(if digest.immediate { "true" } else { "false" });
+    out.push_str(",\"timezone\":");
+    out.push_str(&serde_json::to_string(&digest.timezone)?);
     out.push('}');
     Ok(out)
 }
@@ -739,7 +768,7 @@ pub fn validate_templates(config: &super::Config) -> Vec<Problem> {
 /// The variables a template gets (the fields of `Context`).
 const CONTEXT_VARS: [&str; 4] = ["digest", "digest_json", "groups", "period"];
 /// The fields of `DigestView`, what `digest.NAME` may name.
-const DIGEST_VARS: [&str; 10] = [
+const DIGEST_VARS: [&str; 11] = [
     "id",
     "client_id",
     "client_name",
@@ -750,6 +779,7 @@ const DIGEST_VARS: [&str; 10] = [
     "subject",
     "items",
     "immediate",
+    "timezone",
 ];
 /// Names minijinja provides inside templates.
 const TEMPLATE_BUILTINS: [&str; 6] = ["loop", "self", "super", "caller", "varargs", "kwargs"];
@@ -906,6 +936,37 @@ fn safe_url(state: &minijinja::State, v: Value) -> Result<Value, minijinja::Erro
 fn string_arg(state: &minijinja::State, v: &Value) -> Result<String, minijinja::Error> {
     use minijinja::value::ArgType;
     String::from_state_and_value(Some(state), Some(v)).map(|(s, _)| s)
+}
+
+/// The `day` filter: a timestamp as "30 Apr 2026" in the time zone given
+/// (the client's); anything that is not a timestamp is printed as it is.
+/// Results are cached per thread: the same source dates appear in every
+/// client's digest, and a zone lookup costs far more than a hash lookup.
+fn day(v: Value, tz: Option<String>) -> Value {
+    let s = v.to_string();
+    let tz = tz.unwrap_or_default();
+    DAYS.with(|cache| {
+        let key = (tz, s);
+        if let Some(hit) = cache.borrow().get(&key) {
+            return hit.clone();
+        }
+        let zone = jiff::tz::TimeZone::get(&key.0).unwrap_or(jiff::tz::TimeZone::UTC);
+        let out = match key.1.parse::<jiff::Timestamp>() {
+            Ok(t) => Value::from(crate::route::day_text(t.to_zoned(zone).date())),
+            Err(_) => Value::from(key.1.as_str()),
+        };
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= MAX_CACHED_URLS {
+            cache.clear();
+        }
+        cache.insert(key, out.clone());
+        out
+    })
+}
+
+thread_local! {
+    static DAYS: std::cell::RefCell<HashMap<(String, String), Value>> =
+        std::cell::RefCell::new(HashMap::new());
 }
 
 /// Scraped text on one line, without control characters.

@@ -59,7 +59,7 @@ pub fn sample_digest() -> Digest {
         generated_at: at,
         subject: "[termwatch] Sample".into(),
         items: vec![DigestItem {
-            headline: super::headline(&event),
+            headline: super::headline(&event, jiff::civil::date(1970, 1, 1)),
             event: std::sync::Arc::new(event),
             change: "new".into(),
             urgency: Severity::High,
@@ -70,9 +70,15 @@ pub fn sample_digest() -> Digest {
                 why: "Exclusivity ended.".into(),
                 owner: "counsel".into(),
                 due: Some("2030-01-01".into()),
+                overdue: false,
                 severity: Severity::High,
             }],
+            details: vec!["Where: the Corvid North region".into()],
+            disputes: vec!["Vendor post (1 Jan 1970): ended.".into()],
+            changes: Vec::new(),
+            grouped: Vec::new(),
         }],
         immediate: false,
+        timezone: "UTC".into(),
     }
 }

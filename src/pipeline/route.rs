@@ -96,13 +96,25 @@ pub async fn step(
     let Some(floor) = clients.iter().map(start_of).min() else {
         return Ok(summary);
     };
-    let events = db::events_updated_between(store, floor, now).await?;
+    let (events, details) =
+        in_context(store, db::events_updated_between(store, floor, now).await?).await?;
     for client in &clients {
         let mut sent = db::sent_to(store, &client.id).await?;
+        let dues = db::dues_of(store, &client.id).await?;
+        let before = told_before(store, &events, &sent).await?;
+        let notes = digest::Notes {
+            details: Some(&details),
+            dues: Some(&dues),
+            before: Some(&before),
+        };
         let mut last = ends.get(&client.id).copied();
         if let Some(window) = digest::due_window(client, last, now) {
             let picked = pick(&events, &sent, &window, |_| true);
-            match store_digest(store, &tools, client, &picked, &window, now, &mut sent).await? {
+            match store_digest(
+                store, &tools, client, &picked, &window, now, &mut sent, notes,
+            )
+            .await?
+            {
                 Some(n) => {
                     summary.digests += 1;
                     summary.deliveries += n;
@@ -123,8 +135,10 @@ pub async fn step(
             };
             let threshold = config.digest.immediate_severity;
             let picked = pick(&events, &sent, &window, |s| s.event.severity >= threshold);
-            if let Some(n) =
-                store_digest(store, &tools, client, &picked, &window, now, &mut sent).await?
+            if let Some(n) = store_digest(
+                store, &tools, client, &picked, &window, now, &mut sent, notes,
+            )
+            .await?
             {
                 summary.immediate_digests += 1;
                 summary.deliveries += n;
@@ -139,6 +153,52 @@ pub async fn step(
         "route step done"
     );
     Ok(summary)
+}
+
+/// The events with each source's evidence in context (the sentence, a list
+/// item's lead-in), read from the revisions they came from, and the details
+/// (regions) found around them, by event id.
+async fn in_context(
+    store: &Store,
+    events: Vec<StoredEvent>,
+) -> Result<(Vec<StoredEvent>, HashMap<String, Vec<String>>), Error> {
+    let mut ids: Vec<i64> = events
+        .iter()
+        .flat_map(|s| s.event.sources.iter().map(|x| x.revision_id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let texts = db::revision_texts(store, &ids).await?;
+    let mut details = HashMap::new();
+    let events = events
+        .into_iter()
+        .map(|mut s| {
+            let (e, found) = digest::enrich(&s.event, |id| texts.get(&id).map(String::as_str));
+            if !found.is_empty() {
+                details.insert(e.id.clone(), found);
+            }
+            s.event = std::sync::Arc::new(e);
+            s
+        })
+        .collect();
+    Ok((events, details))
+}
+
+/// The version of each event a client was last sent, where it changed since.
+async fn told_before(
+    store: &Store,
+    events: &[StoredEvent],
+    sent: &HashMap<String, String>,
+) -> Result<HashMap<String, std::sync::Arc<crate::model::Event>>, Error> {
+    let mut out = HashMap::new();
+    for s in events {
+        if let Some(fp) = sent.get(&s.event.id).filter(|fp| **fp != s.fingerprint)
+            && let Some(old) = db::sent_version(store, &s.event.id, fp).await?
+        {
+            out.insert(s.event.id.clone(), std::sync::Arc::new(old));
+        }
+    }
+    Ok(out)
 }
 
 /// Events in the window the client has not been sent in this version.
@@ -157,6 +217,8 @@ fn pick<'a>(
 }
 
 /// Builds, renders and stores one digest; `Some(deliveries)` when stored.
+// One client's step state, passed as it is rather than bundled for one call.
+#[allow(clippy::too_many_arguments)]
 async fn store_digest(
     store: &Store,
     tools: &Tools,
@@ -165,6 +227,7 @@ async fn store_digest(
     window: &Window,
     now: Timestamp,
     sent: &mut HashMap<String, String>,
+    notes: digest::Notes<'_>,
 ) -> Result<Option<usize>, Error> {
     let with_change = picked.iter().map(|s| {
         let change = if sent.contains_key(&s.event.id) {
@@ -174,16 +237,44 @@ async fn store_digest(
         };
         (&s.event, change)
     });
-    let Some(digest) = digest::build_digest(client, &tools.playbook, with_change, window, now)
+    let Some(digest) =
+        digest::build_digest(client, &tools.playbook, with_change, window, now, notes)
     else {
         return Ok(None);
     };
     let rendered = render(tools, client, &digest)?;
     let deliveries = deliveries_for(client);
+    let told = |id: &str| {
+        digest
+            .items
+            .iter()
+            .any(|i| i.event.id == id || i.grouped.iter().any(|g| g == id))
+    };
     let included: Vec<(String, String)> = picked
         .iter()
-        .filter(|s| digest.items.iter().any(|i| i.event.id == s.event.id))
+        .filter(|s| told(&s.event.id))
         .map(|s| (s.event.id.clone(), s.fingerprint.clone()))
+        .collect();
+    let versions: Vec<(String, String, String)> = picked
+        .iter()
+        .filter(|s| told(&s.event.id))
+        .filter_map(|s| {
+            let body = serde_json::to_string(&*s.event).ok()?;
+            Some((s.event.id.clone(), s.fingerprint.clone(), body))
+        })
+        .collect();
+    let dues: Vec<(String, String, String)> = digest
+        .items
+        .iter()
+        .flat_map(|i| {
+            std::iter::once(&i.event.id)
+                .chain(&i.grouped)
+                .flat_map(move |id| {
+                    i.actions
+                        .iter()
+                        .filter_map(move |a| Some((id.clone(), a.rule_id.clone(), a.due.clone()?)))
+                })
+        })
         .collect();
     let stored = db::save_digest(
         store,
@@ -195,6 +286,8 @@ async fn store_digest(
             deliveries: &deliveries,
             sent: &included,
             advance_window: (window.kind == WindowKind::Regular).then_some(window.end),
+            dues: &dues,
+            versions: &versions,
         },
         now,
     )
@@ -282,7 +375,15 @@ pub async fn preview(
     let after = start
         .checked_sub(jiff::Span::new().seconds(1))
         .unwrap_or(start);
-    let events = db::events_updated_between(store, after, now).await?;
+    let (events, details) =
+        in_context(store, db::events_updated_between(store, after, now).await?).await?;
+    let dues = db::dues_of(store, client_id).await?;
+    let before = told_before(store, &events, &sent).await?;
+    let notes = digest::Notes {
+        details: Some(&details),
+        dues: Some(&dues),
+        before: Some(&before),
+    };
     let picked = events
         .iter()
         .filter(|s| sent.get(&s.event.id) != Some(&s.fingerprint))
@@ -294,7 +395,7 @@ pub async fn preview(
             };
             (&s.event, change)
         });
-    let Some(d) = digest::build_digest(client, &tools.playbook, picked, &window, now) else {
+    let Some(d) = digest::build_digest(client, &tools.playbook, picked, &window, now, notes) else {
         return Ok(None);
     };
     let rendered = render(&tools, client, &d)?;

@@ -3,16 +3,42 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
+use jiff::civil::Date;
 use minijinja::Value;
 use minijinja::value::{Enumerator, Object};
 
 use super::Routed;
 use super::playbook::{Anchor, CompiledRule, Playbook, Uses, template_name};
-use crate::model::{Action, ClientProfile, Event};
+use crate::model::{Action, ChangeKind, ClientProfile, Event, Status};
+
+/// Due dates already given to one client: event id, then rule id, to the
+/// ISO date first delivered. Reminders, calendars and acknowledgements rely
+/// on a due date staying what it was when the client first saw it.
+pub type StoredDues = HashMap<String, HashMap<String, String>>;
+
+/// When the client is told: its local date today, and the due dates it was
+/// given before (kept as they were).
+#[derive(Debug, Clone, Copy)]
+pub struct Told<'a> {
+    pub today: Date,
+    pub stored: Option<&'a StoredDues>,
+}
+
+impl Told<'_> {
+    /// Told on `today`, with no due dates given before.
+    pub fn on(today: Date) -> Told<'static> {
+        Told {
+            today,
+            stored: None,
+        }
+    }
+}
 
 /// Every name in an action template's context, in a fixed order: the
 /// string values, then the `has_*` flags.
-const KEYS: [&str; 23] = [
+const KEYS: [&str; N_KEYS] = [
     "client",
     "client_id",
     "role",
@@ -33,15 +59,17 @@ const KEYS: [&str; 23] = [
     "residency",
     "due",
     "severity",
+    "state",
     "has_product",
     "has_platform",
     "has_until",
 ];
+const N_KEYS: usize = 24;
 const REGIME: usize = 15;
 const DUE: usize = 18;
 const SEVERITY: usize = 19;
 /// `KEYS` before this index have string values; the rest are booleans.
-const STRING_KEYS: usize = 20;
+const STRING_KEYS: usize = 21;
 
 /// Names an action template may use, listed in `check` errors.
 pub const CONTEXT_NAMES: &[&str] = KEYS.split_at(STRING_KEYS).0;
@@ -53,7 +81,7 @@ pub const CONTEXT_NAMES: &[&str] = KEYS.split_at(STRING_KEYS).0;
 /// rules that match it, only `regime`, `due` and `severity` differ per rule.
 #[derive(Debug)]
 struct Context {
-    values: [Value; 23],
+    values: [Value; N_KEYS],
 }
 
 impl Object for Context {
@@ -97,6 +125,7 @@ pub(crate) fn sample_context() -> Value {
             s("eu"),
             s("2030-01-01"),
             s("high"),
+            s("will be retired on 30 Jun 2030"),
             Value::from(true),
             Value::from(true),
             Value::from(true),
@@ -106,10 +135,18 @@ pub(crate) fn sample_context() -> Value {
 
 /// The context values that depend only on the event and the client, in
 /// `KEYS` order (the per-rule ones are left undefined).
-fn item_values(event: &Event, client: &ClientProfile, routed: &Routed) -> [Value; 23] {
-    let vendor = routed
-        .vendor
-        .as_deref()
+fn item_values(
+    event: &Event,
+    client: &ClientProfile,
+    routed: &Routed,
+    today: Date,
+) -> [Value; N_KEYS] {
+    // For an investment, the vendor whose ownership changes is the one
+    // invested in, not the investor.
+    let vendor = (event.kind == ChangeKind::Investment)
+        .then(|| investee(event))
+        .flatten()
+        .or(routed.vendor.as_deref())
         .or(event.parties.first().map(String::as_str))
         .unwrap_or("the vendor");
     let s = Value::from;
@@ -119,7 +156,7 @@ fn item_values(event: &Event, client: &ClientProfile, routed: &Routed) -> [Value
         s(client.role.as_str()),
         // Readable words in sentences: "non exclusive", "revenue share".
         Value::from(event.kind.as_str().replace('_', " ")),
-        Value::from(event.status.as_str().replace('_', " ")),
+        Value::from(status_words(event.status)),
         Value::from(event.parties.join(" and ")),
         s(vendor),
         s(or(&event.product, "the affected products")),
@@ -135,6 +172,7 @@ fn item_values(event: &Event, client: &ClientProfile, routed: &Routed) -> [Value
         Value::from(client.residency.join(", ")),
         Value::UNDEFINED,
         Value::UNDEFINED,
+        Value::from(state(event, today)),
         Value::from(event.product.is_some()),
         Value::from(event.platform.is_some()),
         Value::from(event.until.is_some()),
@@ -147,15 +185,16 @@ pub fn actions_for(
     event: &Event,
     client: &ClientProfile,
     routed: &Routed,
+    told: Told<'_>,
 ) -> Vec<Action> {
-    let mut base: Option<[Value; 23]> = None;
+    let mut base: Option<[Value; N_KEYS]> = None;
     let mut out: Vec<Action> = playbook
         .rules
         .iter()
         .filter(|r| rule_matches(r, event, client, routed))
         .map(|r| {
-            let base = base.get_or_insert_with(|| item_values(event, client, routed));
-            render(playbook, r, event, client, base)
+            let base = base.get_or_insert_with(|| item_values(event, client, routed, told.today));
+            render(playbook, r, event, client, base, told)
         })
         .collect();
     out.sort_by_key(|a| std::cmp::Reverse(a.severity));
@@ -212,9 +251,23 @@ fn render(
     r: &CompiledRule,
     event: &Event,
     client: &ClientProfile,
-    base: &[Value; 23],
+    base: &[Value; N_KEYS],
+    told: Told<'_>,
 ) -> Action {
-    let due = r.due.and_then(|d| due_date(event, d.anchor, d.days));
+    let stored = told
+        .stored
+        .and_then(|s| s.get(&event.id))
+        .and_then(|rules| rules.get(&r.rule.id));
+    let due = match stored {
+        Some(d) => Some(d.clone()),
+        None => r
+            .due
+            .and_then(|d| due_date(event, d.anchor, d.days, told.today)),
+    };
+    let overdue = due
+        .as_deref()
+        .and_then(|d| d.parse::<Date>().ok())
+        .is_some_and(|d| d < told.today);
     let due_text = due.as_deref().unwrap_or("no fixed date");
     let regime = if r.regimes_lc.is_empty() {
         client.regimes.first().map(String::as_str)
@@ -263,6 +316,7 @@ fn render(
         why: text("why", &r.rule.why, &r.why_plain),
         owner: r.rule.owner.clone(),
         due,
+        overdue,
         severity,
     }
 }
@@ -350,19 +404,72 @@ fn one_line_owned(s: String) -> String {
 }
 
 /// The due date for an anchor and offset, `None` when the anchor is absent.
-pub fn due_date(event: &Event, anchor: Anchor, days: i64) -> Option<String> {
+/// `event` counts from the day the client is told (an announcement from
+/// April reaching a client in December gives it the playbook's time from
+/// December); whatever the anchor, nothing is due before the day after the
+/// client is told, since a due date already past cannot be acted on.
+pub fn due_date(event: &Event, anchor: Anchor, days: i64, today: Date) -> Option<String> {
     let event_day = event.first_seen.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let heard = event_day.max(today);
     let base = match anchor {
-        Anchor::Event => event_day,
+        Anchor::Event => heard,
         Anchor::Effective => event
             .effective
             .as_deref()
             .and_then(parse_loose_date)
-            .unwrap_or(event_day),
+            .unwrap_or(heard),
         Anchor::Until => event.until.as_deref().and_then(parse_loose_date)?,
     };
     let due = base.checked_add(jiff::Span::new().days(days)).ok()?;
-    Some(due.strftime("%Y-%m-%d").to_string())
+    let earliest = today.tomorrow().ok()?;
+    Some(due.max(earliest).strftime("%Y-%m-%d").to_string())
+}
+
+/// A status as words in a sentence: "non-exclusive", "revenue share".
+pub fn status_words(s: Status) -> &'static str {
+    match s {
+        Status::NonExclusive => "non-exclusive",
+        other => other.as_str(),
+    }
+}
+
+/// "1 Feb 2027": how digests print a date.
+pub fn day_text(d: Date) -> String {
+    d.strftime("%-d %b %Y").to_string()
+}
+
+/// The event's status as the rest of a sentence about its product or
+/// parties, in the right tense: "will be retired on 30 Jun 2027", "was
+/// withdrawn on 1 Mar 2026", "is now available", "is now non-exclusive".
+pub fn state(event: &Event, today: Date) -> String {
+    let word = status_words(event.status);
+    let ending = matches!(
+        event.status,
+        Status::Retired | Status::Withdrawn | Status::Ended
+    );
+    let on = event.effective.as_deref().and_then(parse_loose_date);
+    match (ending, on) {
+        (true, Some(d)) if d > today => format!("will be {word} on {}", day_text(d)),
+        (true, Some(d)) => format!("was {word} on {}", day_text(d)),
+        (true, None) => format!("is {word}"),
+        _ if event.status == Status::Preview => "is now in preview".to_string(),
+        _ => format!("is now {word}"),
+    }
+}
+
+/// The party invested in, read from the evidence: the one named after
+/// "in" ("Microsoft keeps its stake in OpenAI").
+fn investee(event: &Event) -> Option<&str> {
+    let evidence = &event.sources.first()?.evidence;
+    event
+        .parties
+        .iter()
+        .filter_map(|p| {
+            let at = evidence.find(&format!(" in {p}"))?;
+            Some((at, p.as_str()))
+        })
+        .min()
+        .map(|(_, p)| p)
 }
 
 /// `2032` (the end of that year), `2032-06` (end of month) or `2032-06-30`.
@@ -420,7 +527,7 @@ mod tests {
     fn plain_templates_render_as_minijinja_does() {
         let pb = super::super::load_playbook(&super::super::Config { playbook: None }).unwrap();
         let values: Vec<String> = KEYS.iter().map(|k| format!("<{k} value>")).collect();
-        let mut ctx = [(); 23].map(|_| Value::from(true));
+        let mut ctx = [(); N_KEYS].map(|_| Value::from(true));
         for (i, v) in values.iter().enumerate().take(STRING_KEYS) {
             ctx[i] = Value::from(v.as_str());
         }

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::{Problem, line_of};
-use crate::model::{Cadence, ChangeKind, ClientProfile, QuietHours, Role, Severity, Webhook};
+use crate::model::{
+    Cadence, ChangeKind, ClientProfile, Filters, QuietHours, Role, Severity, Webhook,
+};
 
 /// Webhook body formats the deliver stage can produce.
 pub const WEBHOOK_FORMATS: [&str; 3] = ["standard", "slack", "teams"];
@@ -50,6 +52,23 @@ struct ClientFile {
     quiet_hours: Option<Spanned<QuietHoursFile>>,
     #[serde(default)]
     kinds: Vec<Spanned<String>>,
+    filters: Option<Spanned<FiltersFile>>,
+}
+
+/// `[filters]`: what the client chose to see or not.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FiltersFile {
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    mute_sources: Vec<String>,
+    #[serde(default)]
+    mute_kinds: Vec<String>,
+    #[serde(default)]
+    min_confidence: f32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -337,6 +356,11 @@ pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Proble
         }
     }
 
+    let filters = match &file.filters {
+        Some(f) => filters(f.get_ref(), at(f.span()), path, &mut problems),
+        None => Filters::default(),
+    };
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -363,7 +387,64 @@ pub fn parse_client(path: &Path, text: &str) -> Result<ClientProfile, Vec<Proble
         timezone,
         quiet_hours,
         kinds,
+        filters,
     })
+}
+
+/// `[filters]` checked: every pattern compiles, every family is known,
+/// the confidence is between 0 and 1.
+fn filters(
+    f: &FiltersFile,
+    line: Option<usize>,
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> Filters {
+    for (field, patterns) in [("include", &f.include), ("exclude", &f.exclude)] {
+        for p in patterns {
+            if let Err(e) = crate::digest::Pattern::parse(p) {
+                problems.push(Problem::new(
+                    path,
+                    line,
+                    format!("filters {field} pattern {p:?}: {e}"),
+                ));
+            }
+        }
+    }
+    let mut mute_kinds = Vec::new();
+    for k in &f.mute_kinds {
+        match ChangeKind::parse(k.trim()) {
+            Some(kind) => mute_kinds.push(kind),
+            None => problems.push(Problem::new(
+                path,
+                line,
+                format!(
+                    "filters mute_kinds \"{k}\" is not an event family; write one of {}",
+                    ChangeKind::ALL.map(|k| k.as_str()).join(", ")
+                ),
+            )),
+        }
+    }
+    if !(0.0..=1.0).contains(&f.min_confidence) {
+        problems.push(Problem::new(
+            path,
+            line,
+            format!(
+                "filters min_confidence {} is out of range; write a number from 0 to 1, like 0.6",
+                f.min_confidence
+            ),
+        ));
+    }
+    Filters {
+        include: f.include.clone(),
+        exclude: f.exclude.clone(),
+        mute_sources: f
+            .mute_sources
+            .iter()
+            .map(|s| s.trim().to_string())
+            .collect(),
+        mute_kinds,
+        min_confidence: f.min_confidence,
+    }
 }
 
 fn plain(values: &[Spanned<String>]) -> Vec<String> {

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{ClientProfile, Event};
 
-pub use actions::{actions_for, due_date, parse_loose_date, rule_matches};
+pub use actions::{
+    StoredDues, Told, actions_for, day_text, due_date, parse_loose_date, rule_matches, state,
+    status_words,
+};
 pub use clients::{
     COMMON_CLOUDS, COMMON_REGIMES, COMMON_RESIDENCY, CheckOptions, Findings, KnownNames,
     SecretCheck, check_clients, is_email, is_secret_ref, load_clients, parse_client,
@@ -84,8 +87,12 @@ pub fn route(event: &Event, client: &ClientProfile) -> Option<Routed> {
             && client.clouds.iter().any(|c| cloud_of(c) == Some(cloud))
         {
             r.platform = true;
-            r.reasons
-                .push(format!("{platform} runs on {cloud}, which you use"));
+            // "Azure runs on Azure" says nothing: name the cloud alone.
+            r.reasons.push(if platform.eq_ignore_ascii_case(cloud) {
+                format!("you use {cloud}")
+            } else {
+                format!("{platform} runs on {cloud}, which you use")
+            });
         }
     }
     if let Some(product) = &event.product

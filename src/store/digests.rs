@@ -42,6 +42,60 @@ pub struct NewDigest<'a> {
     pub sent: &'a [(String, String)],
     /// Advance the client's regular window to this end (not for immediate digests).
     pub advance_window: Option<Timestamp>,
+    /// `(event id, rule id, due)` of every dated action, kept if already set.
+    pub dues: &'a [(String, String, String)],
+    /// `(event id, fingerprint, event JSON)` of every event told, for the
+    /// before and after of a later update.
+    pub versions: &'a [(String, String, String)],
+}
+
+/// The text of each revision in `ids`, for evidence in context.
+pub async fn revision_texts(store: &Store, ids: &[i64]) -> Result<HashMap<i64, String>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> =
+            sqlx::QueryBuilder::new("SELECT id, text FROM revisions WHERE id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(store.pool()).await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The due dates a client was given, by event id then rule id.
+pub async fn dues_of(
+    store: &Store,
+    client_id: &str,
+) -> Result<HashMap<String, HashMap<String, String>>> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT event_id, rule_id, due FROM action_dues WHERE client_id = ?")
+            .bind(client_id)
+            .fetch_all(store.pool())
+            .await?;
+    let mut out: HashMap<String, HashMap<String, String>> = HashMap::new();
+    for (event, rule, due) in rows {
+        out.entry(event).or_default().insert(rule, due);
+    }
+    Ok(out)
+}
+
+/// The version of an event with this fingerprint, as a digest told it.
+pub async fn sent_version(
+    store: &Store,
+    event_id: &str,
+    fingerprint: &str,
+) -> Result<Option<Event>> {
+    let body: Option<(String,)> =
+        sqlx::query_as("SELECT body FROM sent_versions WHERE event_id = ? AND fingerprint = ?")
+            .bind(event_id)
+            .bind(fingerprint)
+            .fetch_optional(store.pool())
+            .await?;
+    Ok(body.and_then(|(b,)| serde_json::from_str(&b).ok()))
 }
 
 /// Events updated in `(after, upto]`, oldest change first.
@@ -167,6 +221,27 @@ pub async fn save_digest(store: &Store, new: &NewDigest<'_>, now: Timestamp) -> 
         .bind(fingerprint)
         .bind(&d.id)
         .bind(secs(now))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (event_id, rule_id, due) in new.dues {
+        sqlx::query(
+            "INSERT OR IGNORE INTO action_dues (client_id, event_id, rule_id, due) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&d.client_id)
+        .bind(event_id)
+        .bind(rule_id)
+        .bind(due)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (event_id, fingerprint, body) in new.versions {
+        sqlx::query(
+            "INSERT OR IGNORE INTO sent_versions (event_id, fingerprint, body) VALUES (?, ?, ?)",
+        )
+        .bind(event_id)
+        .bind(fingerprint)
+        .bind(body)
         .execute(&mut *tx)
         .await?;
     }
