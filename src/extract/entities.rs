@@ -341,15 +341,55 @@ static VARIANT_RE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static pattern is valid")
 });
 
-/// Words that are capitalised but never continue a product name. ("A"
-/// does: mid-sentence it is a variant letter, "Command A", not an article.)
+/// Words that never continue a product name: capitalised function words,
+/// and the second halves of compound adjectives ("GPT-5-class",
+/// "Orca-3-based"). "A" does continue one: mid-sentence it is a variant
+/// letter ("Command A"), not an article.
 const NOT_VARIANT: &[&str] = &[
-    "And", "Or", "In", "On", "At", "To", "For", "With", "From", "By", "The", "An", "Is",
-    "Are", "Was", "Will", "Can", "Now", "Today", "This", "That", "It", "Its", "As", "Of", "But",
-    "Models", "Model",
-    // "GPT-5-class", "Orca-3-based": a compound adjective, not a variant
-    "based", "powered", "class", "level", "like", "style", "sized", "only", "specific",
-    "compatible", "ready", "grade", "native", "enabled", "driven", "first",
+    "And",
+    "Or",
+    "In",
+    "On",
+    "At",
+    "To",
+    "For",
+    "With",
+    "From",
+    "By",
+    "The",
+    "An",
+    "Is",
+    "Are",
+    "Was",
+    "Will",
+    "Can",
+    "Now",
+    "Today",
+    "This",
+    "That",
+    "It",
+    "Its",
+    "As",
+    "Of",
+    "But",
+    "Models",
+    "Model",
+    "based",
+    "powered",
+    "class",
+    "level",
+    "like",
+    "style",
+    "sized",
+    "only",
+    "specific",
+    "compatible",
+    "ready",
+    "grade",
+    "native",
+    "enabled",
+    "driven",
+    "first",
 ];
 
 /// Extends a family word over the version and variant words after it.
@@ -774,6 +814,15 @@ static ORG_SUFFIXES: WordSet = LazyLock::new(|| {
         "Semiconductors",
         "Microsystems",
         "Electronics",
+        "Photonics",
+        "Optics",
+        "Biosciences",
+        "Therapeutics",
+        "Automation",
+        "Aerospace",
+        "Instruments",
+        "Devices",
+        "Materials",
         "Telecom",
         "Communications",
         "Solutions",
@@ -1147,7 +1196,9 @@ pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: 
         }
         let last = words.last().copied().unwrap_or("");
         let by_suffix = words.len() >= 2 && ORG_SUFFIXES.contains(&last);
-        let by_verb = words.len() <= 3
+        // The verb regex runs only when the suffix did not already decide.
+        let by_verb = !by_suffix
+            && words.len() <= 3
             && ((title_verb && words.len() >= 2)
                 || PARTNER_VERB_RE.is_match(&norm[e..super::text::floor_boundary(norm, e + 80)]));
         if by_suffix || by_verb || (words.len() <= 3 && owns_what_a_company_owns(norm, e)) {
@@ -1338,7 +1389,10 @@ mod tests {
             orgs("Tamarind Optical Corp. signed a licence."),
             vec!["Tamarind Optical"]
         );
-        assert_eq!(orgs("Tamarind Corp signed a licence."), vec!["Tamarind Corp"]);
+        assert_eq!(
+            orgs("Tamarind Corp signed a licence."),
+            vec!["Tamarind Corp"]
+        );
         assert_eq!(
             orgs("Rimal hosts Tamarind Reasoning's models."),
             vec!["Tamarind Reasoning"]

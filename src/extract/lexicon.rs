@@ -272,7 +272,10 @@ const ENTRIES: &[(&str, Cue)] = &[
     ("before any other cloud", Kind(K::CloudPriority)),
     ("before any other provider", Kind(K::CloudPriority)),
     ("before any other platform", Kind(K::CloudPriority)),
-    ("before they are offered on any other", Kind(K::CloudPriority)),
+    (
+        "before they are offered on any other",
+        Kind(K::CloudPriority),
+    ),
     ("before it is offered on any other", Kind(K::CloudPriority)),
     ("before being offered on any other", Kind(K::CloudPriority)),
     ("before they appear on any other", Kind(K::CloudPriority)),

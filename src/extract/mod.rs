@@ -729,7 +729,12 @@ fn article_platforms(doc: &segment::Doc, ments: &[Mention]) -> Vec<Platform> {
 }
 
 /// Platforms that name a whole cloud rather than one service on it.
-const WHOLE_CLOUDS: &[&str] = &["AWS", "Azure", "Google Cloud", "Oracle Cloud Infrastructure"];
+const WHOLE_CLOUDS: &[&str] = &[
+    "AWS",
+    "Azure",
+    "Google Cloud",
+    "Oracle Cloud Infrastructure",
+];
 
 #[cfg(test)]
 mod tests {

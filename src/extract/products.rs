@@ -45,9 +45,15 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
         // a maker's role is the maker.
         if before.ends_with("versions of ")
             || before.ends_with("version of ")
-            || ["provider, ", "developer, ", "maker, ", "vendor, ", "publisher, "]
-                .iter()
-                .any(|r| before.ends_with(r))
+            || [
+                "provider, ",
+                "developer, ",
+                "maker, ",
+                "vendor, ",
+                "publisher, ",
+            ]
+            .iter()
+            .any(|r| before.ends_with(r))
             || m.possessive
             || after.starts_with("maker")
         {
@@ -391,8 +397,12 @@ pub fn platforms(
             .iter()
             .filter(|m| m.start >= s && m.end <= e)
             .collect();
-        let name = match (region, text.split_once("'s ")) {
-            (true, Some((owner, _))) if !owner.is_empty() => owner.to_string(),
+        let possessor = text
+            .split_once("'s ")
+            .map(|x| x.0)
+            .or_else(|| norm[e..].starts_with("'s ").then_some(text));
+        let name = match (region, possessor) {
+            (true, Some(owner)) if !owner.is_empty() => owner.to_string(),
             (true, _) => continue,
             (false, _) => match inside.first() {
                 Some(m) if m.possessive => {
@@ -553,8 +563,7 @@ static PLATFORM_SUFFIX_RE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A capitalised name and what follows it up to the next capital.
 static HEADED_NAME_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b[A-Z][\w.+\-]*(?: [A-Z0-9][\w.+\-]*){0,4}\b")
-        .expect("static pattern is valid")
+    Regex::new(r"\b[A-Z][\w.+\-]*(?: [A-Z0-9][\w.+\-]*){0,4}\b").expect("static pattern is valid")
 });
 
 /// Nouns that make the capitalised name before them a product ("the
@@ -583,8 +592,27 @@ const PRODUCT_HEADS: &[&str] = &[
 
 /// Words that open a capitalised run without being part of the name.
 const OPENERS: &[&str] = &[
-    "The", "A", "An", "Our", "Its", "Their", "All", "Both", "As", "These", "This", "Those", "Two",
-    "Three", "Four", "Five", "Several", "Some", "Other", "Older", "Remaining",
+    "The",
+    "A",
+    "An",
+    "Our",
+    "Its",
+    "Their",
+    "All",
+    "Both",
+    "As",
+    "These",
+    "This",
+    "Those",
+    "Two",
+    "Three",
+    "Four",
+    "Five",
+    "Several",
+    "Some",
+    "Other",
+    "Older",
+    "Remaining",
 ];
 
 /// Products a retirement notice names only by a head noun after them:
@@ -653,7 +681,9 @@ mod tests {
     #[test]
     fn head_nouns_name_products_and_coordination_shares_the_last_head() {
         assert_eq!(
-            names("The Quayside Vision service and the Harbor Scan and Tide Reader models will be retired."),
+            names(
+                "The Quayside Vision service and the Harbor Scan and Tide Reader models will be retired."
+            ),
             vec!["Quayside Vision", "Harbor Scan", "Tide Reader"]
         );
     }
