@@ -283,7 +283,15 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
     }
     for (k, p) in &cues.weak {
         let ok = match k {
-            ChangeKind::RevenueShare => input.sentence_has_revenue || head_kinds.contains(k),
+            // "remits 65% of its net receipts to X", "its 3% rebate": a share
+            // paid on sales, stated as a percentage rather than as revenue.
+            ChangeKind::RevenueShare => {
+                input.sentence_has_revenue
+                    || head_kinds.contains(k)
+                    || lower.contains('%')
+                    || lower.contains(" percent")
+                    || lower.contains(" per cent")
+            }
             ChangeKind::Investment => has_money,
             ChangeKind::ComputeCommitment => cues.commit || has_money || has_power,
             _ => false,
@@ -622,8 +630,18 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
                     // "a 20% reduction from Wren 4 pricing": the yardstick, not a change.
                     prods.retain(|p| !comparison_object(&t.lower, c.start, p.start));
                 }
+                if kind != ChangeKind::Availability
+                    && let Some(r) = replacement_cue(&t.lower, trig, c.end)
+                {
+                    // "... retired, pointing customers to Orca 4 instead": the
+                    // replacement named after the retirement is not retired.
+                    prods.retain(|p| p.start < r);
+                }
                 if prods.is_empty() && products::refers_to_models(lower) {
                     prods = products::title_products(a);
+                }
+                if prods.is_empty() && kind == ChangeKind::Deprecation {
+                    prods = products::headed_products(&t.norm, c.start, c.end, &ments);
                 }
                 if prods.is_empty() {
                     continue;
@@ -723,6 +741,39 @@ pub fn analyse_clause(e: &Engine, a: &ArticleCtx, input: &ClauseIn) -> ClauseOut
         out.signals = signals(&strong, &ments, &out.candidates, evidence);
     }
     out
+}
+
+/// Phrases after which a retirement or price notice names the successor.
+const REPLACEMENT_CUES: &[&str] = &[
+    "pointing customers to",
+    "point customers to",
+    "points customers to",
+    "in favor of",
+    "in favour of",
+    "migrate to",
+    "migrating to",
+    "move to",
+    "moving to",
+    "upgrade to",
+    "upgrading to",
+    "switch to",
+    "switching to",
+    "transition to",
+    "replaced by",
+    "replaced with",
+    "replacement",
+    "successor",
+];
+
+/// Where the first replacement cue after the trigger starts, in the clause.
+fn replacement_cue(lower: &str, trig: usize, end: usize) -> Option<usize> {
+    let from = trig.min(end);
+    let tail = &lower[from..end];
+    REPLACEMENT_CUES
+        .iter()
+        .filter_map(|c| tail.find(c))
+        .min()
+        .map(|i| from + i)
 }
 
 /// Signals for the strong kinds of a clause that gave no change although

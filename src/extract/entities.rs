@@ -335,16 +335,61 @@ fn next_word(norm: &str, at: usize) -> &str {
 
 static VARIANT_RE: LazyLock<Regex> = LazyLock::new(|| {
     // One more piece of a product name: a version ("5.5", "4o", "R1", "v2",
-    // "16k") or a capitalised variant word ("Pro", "Sonnet", "R+").
-    Regex::new(r"^[ -](?:v?\d+(?:\.\d+)*[a-z]{0,3}|[A-Z][A-Za-z]*\d*\+?|mini|turbo|nano|pro|instruct|preview)\b\+?")
+    // "16k", a size such as "70B") or a capitalised variant word ("Pro", "Sonnet", "R+").
+    // A model id glued with hyphens takes any lower-case part ("Phi-3-medium-128k-instruct").
+    Regex::new(r"^(?:[ -](?:v?\d+(?:\.\d+)*[a-zA-Z]{0,3}|[A-Z][A-Za-z]*\d*(?:\.\d+)*\+?|mini|turbo|nano|pro|instruct|preview|multimodal|multilingual|vision|lite)|-[a-z][a-z0-9]*)\b\+?")
         .expect("static pattern is valid")
 });
 
-/// Words that are capitalised but never continue a product name.
+/// Words that never continue a product name: capitalised function words,
+/// and the second halves of compound adjectives ("GPT-5-class",
+/// "Orca-3-based"). "A" does continue one: mid-sentence it is a variant
+/// letter ("Command A"), not an article.
 const NOT_VARIANT: &[&str] = &[
-    "And", "Or", "In", "On", "At", "To", "For", "With", "From", "By", "The", "A", "An", "Is",
-    "Are", "Was", "Will", "Can", "Now", "Today", "This", "That", "It", "Its", "As", "Of", "But",
-    "Models", "Model",
+    "And",
+    "Or",
+    "In",
+    "On",
+    "At",
+    "To",
+    "For",
+    "With",
+    "From",
+    "By",
+    "The",
+    "An",
+    "Is",
+    "Are",
+    "Was",
+    "Will",
+    "Can",
+    "Now",
+    "Today",
+    "This",
+    "That",
+    "It",
+    "Its",
+    "As",
+    "Of",
+    "But",
+    "Models",
+    "Model",
+    "based",
+    "powered",
+    "class",
+    "level",
+    "like",
+    "style",
+    "sized",
+    "only",
+    "specific",
+    "compatible",
+    "ready",
+    "grade",
+    "native",
+    "enabled",
+    "driven",
+    "first",
 ];
 
 /// Extends a family word over the version and variant words after it.
@@ -608,7 +653,7 @@ pub fn unknown_products(
         {
             continue;
         }
-        if known_spans.overlaps(s, e) {
+        if known_spans.overlaps(s, e) || is_region_id(text) {
             continue;
         }
         // "Sable Labs 15%": an organisation and an amount, not a model.
@@ -633,6 +678,17 @@ pub fn unknown_products(
         });
     }
     possessive_list(norm, from, to, known, out);
+}
+
+/// "ap-kansai-1", "eu-north-2": a cloud region's id (area code, place,
+/// number), not a model id.
+fn is_region_id(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    matches!(parts.as_slice(), [area, place, n]
+        if area.len() == 2
+            && place.len() >= 3
+            && place.bytes().all(|b| b.is_ascii_lowercase())
+            && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Products named in a possessive list (see `POSSESSIVE_LIST_RE`), made by
@@ -758,6 +814,15 @@ static ORG_SUFFIXES: WordSet = LazyLock::new(|| {
         "Semiconductors",
         "Microsystems",
         "Electronics",
+        "Photonics",
+        "Optics",
+        "Biosciences",
+        "Therapeutics",
+        "Automation",
+        "Aerospace",
+        "Instruments",
+        "Devices",
+        "Materials",
         "Telecom",
         "Communications",
         "Solutions",
@@ -972,6 +1037,64 @@ static MID_FUNCTION: WordSet = LazyLock::new(|| {
 /// (", Inc." is left off: vendors drop it when they name themselves.)
 const LEGAL_TAILS: &[&str] = &[" Co., Ltd.", " Co., Ltd", " Co. Ltd.", " Co."];
 
+/// Nouns only a company has: "Halcyon Reasoning's models", "Falaj's parent".
+static COMPANY_NOUNS: WordSet = LazyLock::new(|| {
+    [
+        "models",
+        "model",
+        "api",
+        "apis",
+        "chief",
+        "ceo",
+        "cfo",
+        "cto",
+        "founder",
+        "founders",
+        "co-founder",
+        "parent",
+        "board",
+        "shareholders",
+        "investors",
+        "engineers",
+        "researchers",
+        "customers",
+        "spokesperson",
+        "headquarters",
+        "revenue",
+        "valuation",
+        "weights",
+    ]
+    .into_iter()
+    .collect()
+});
+
+/// True when the name ending at `e` possesses a noun only a company has.
+fn owns_what_a_company_owns(norm: &str, e: usize) -> bool {
+    // `norm` folds curly apostrophes to "'".
+    let Some(rest) = norm[e..].strip_prefix("'s ") else {
+        return false;
+    };
+    let word = rest
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .next()
+        .unwrap_or("");
+    word.len() <= 12 && COMPANY_NOUNS.contains(word.to_ascii_lowercase().as_str())
+}
+
+/// US legal forms that readers and labels drop once the rest is a name of
+/// its own ("Polaris Semiconductor Corp." is "Polaris Semiconductor"), as
+/// "NVIDIA Corporation" is NVIDIA; other forms ("Ltd", "GmbH", "KK") stay,
+/// since they are how those companies are written.
+const US_FORMS: &[&str] = &["Corp", "Corporation", "Inc", "Incorporated", "LLC"];
+
+/// `name` without a trailing US legal form when two words or more remain.
+fn without_us_form(name: &str) -> &str {
+    match name.rsplit_once(' ') {
+        Some((rest, last)) if US_FORMS.contains(&last) && rest.contains(' ') => rest,
+        _ => name,
+    }
+}
+
 /// Words of `NOT_NAME` that describe ("Frontier", "Public", "AI") rather
 /// than open a sentence: in front of an organisation suffix they are part of
 /// the name ("Frontier AI Labs", "Public Health Systems"), not cut off.
@@ -1073,20 +1196,21 @@ pub fn unknown_orgs(norm: &str, from: usize, to: usize, known: &[Mention], out: 
         }
         let last = words.last().copied().unwrap_or("");
         let by_suffix = words.len() >= 2 && ORG_SUFFIXES.contains(&last);
-        let by_verb = words.len() <= 3
+        // The verb regex runs only when the suffix did not already decide.
+        let by_verb = !by_suffix
+            && words.len() <= 3
             && ((title_verb && words.len() >= 2)
                 || PARTNER_VERB_RE.is_match(&norm[e..super::text::floor_boundary(norm, e + 80)]));
-        if by_suffix || by_verb {
+        if by_suffix || by_verb || (words.len() <= 3 && owns_what_a_company_owns(norm, e)) {
             // "Daeyang Electronics Co., Ltd.": a legal form after a comma is part of the name.
             let e = e + LEGAL_TAILS
                 .iter()
                 .find(|t| norm[e..].starts_with(*t))
                 .map_or(0, |t| t.len());
-            let text = &norm[s..e];
             out.push(Mention {
                 start: s,
                 end: e,
-                ent: Ent::Org(text.to_string()),
+                ent: Ent::Org(without_us_form(&norm[s..e]).to_string()),
                 possessive: norm[e..].starts_with("'s ") || norm[e..].starts_with("' "),
             });
         }
@@ -1232,6 +1356,15 @@ mod tests {
     }
 
     #[test]
+    fn region_ids_are_not_model_ids() {
+        let s = "Orca-3 is live in us-east-2 and eu-north-1; orca-r-03-2025 is retired.";
+        let mut v = Vec::new();
+        unknown_products(s, 0, s.len(), &[], &mut v);
+        let names: Vec<&str> = v.iter().map(|m| &s[m.start..m.end]).collect();
+        assert_eq!(names, vec!["Orca-3", "orca-r-03-2025"], "{v:?}");
+    }
+
+    #[test]
     fn a_bare_family_word_after_a_possessive_is_not_a_product() {
         let s = "Meta's Llama models are now available.";
         let mut v = Vec::new();
@@ -1252,6 +1385,22 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(orgs("Zephyr Robotics Signs Deal"), vec!["Zephyr Robotics"]);
+        assert_eq!(
+            orgs("Tamarind Optical Corp. signed a licence."),
+            vec!["Tamarind Optical"]
+        );
+        assert_eq!(
+            orgs("Tamarind Corp signed a licence."),
+            vec!["Tamarind Corp"]
+        );
+        assert_eq!(
+            orgs("Rimal hosts Tamarind Reasoning's models."),
+            vec!["Tamarind Reasoning"]
+        );
+        assert_eq!(
+            orgs("Tamarind Optical GmbH signed a licence."),
+            vec!["Tamarind Optical GmbH"]
+        );
         assert_eq!(
             orgs("Kestrel Forge Partners With Us"),
             vec!["Kestrel Forge"]

@@ -342,12 +342,13 @@ fn extract_text(e: &Engine, article: &Article, text: &str) -> Extraction {
         }
     }
     let mut clauses = Vec::new();
+    let mut carried: Option<(usize, Vec<Platform>)> = None;
     for (si, s) in doc.sentences.iter().enumerate() {
         if a.history[si] {
             continue;
         }
         let b = &doc.blocks[s.block];
-        if b.kind == BlockKind::TableRow {
+        if b.kind == BlockKind::TableRow || is_question(&t.norm[s.start..s.end]) {
             continue;
         }
         // A sentence whose text and bullet head carry no kind trigger gives
@@ -368,10 +369,28 @@ fn extract_text(e: &Engine, article: &Article, text: &str) -> Extraction {
             Some((hs, _)) if first_in_block => (hs, s.end),
             _ => (s.start, s.end),
         };
-        let sentence_has_revenue = analyse::slice(&hits, s.start, s.end, |h| h.start)
-            .iter()
-            .any(|h| h.cue == Cue::Kind(ChangeKind::RevenueShare));
+        // "Revenue share: capped one way" over "Halcyon's payments to Amazon
+        // become capped": the section's heading names what the payments are.
+        let names_revenue = |from: usize, to: usize| {
+            analyse::slice(&hits, from, to, |h| h.start)
+                .iter()
+                .any(|h| h.cue == Cue::Kind(ChangeKind::RevenueShare))
+        };
+        let sentence_has_revenue = names_revenue(s.start, s.end)
+            || b.section.is_some_and(|h| {
+                let hb = &doc.blocks[h];
+                names_revenue(hb.start, hb.end)
+            });
         let mut ctx_platforms = context_platforms(&a, s.block);
+        // "X went live in Corvid Cloud's Osaka region. X Long follows in
+        // preview from April.": a launch that names no platform continues
+        // the one just before it, within the next paragraph.
+        if ctx_platforms.is_empty()
+            && let Some((block, p)) = &carried
+            && s.block <= block + CARRY_BLOCKS
+        {
+            ctx_platforms = p.clone();
+        }
         let mut prev_target = None;
         for c in clauses.iter() {
             if c.subordinate {
@@ -394,6 +413,7 @@ fn extract_text(e: &Engine, article: &Article, text: &str) -> Extraction {
                 signals.extend(out.signals);
             }
             if !out.platforms.is_empty() {
+                carried = Some((s.block, out.platforms.clone()));
                 ctx_platforms = out.platforms;
             }
             if out.target.is_some() {
@@ -422,6 +442,16 @@ fn extract_text(e: &Engine, article: &Article, text: &str) -> Extraction {
             .is_none_or(|sp| !sp.overlaps(s.norm_span.0, s.norm_span.1))
     });
     merge::finish(&t, cands, signals)
+}
+
+/// How many blocks after a clause that named a platform a clause naming
+/// none still takes it: the same paragraph and the next.
+const CARRY_BLOCKS: usize = 1;
+
+/// "On Corvid, is that arrangement exclusive?": a question (an analyst's on
+/// a call, an FAQ heading) states no term; the answer after it may.
+fn is_question(sentence: &str) -> bool {
+    sentence.trim_end().ends_with('?')
 }
 
 /// "Public Preview: Orca in Corvid Studio": a launch the headline calls a
@@ -689,8 +719,28 @@ fn article_platforms(doc: &segment::Doc, ments: &[Mention]) -> Vec<Platform> {
         }
     }
     counts.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)));
-    counts.into_iter().map(|c| c.0).collect()
+    let mut out: Vec<Platform> = counts.into_iter().map(|c| c.0).collect();
+    // "AWS cuts Nova prices in Bedrock": the service is where products land,
+    // the whole cloud only its owner, so a service of the same owner goes first.
+    let service_owners: Vec<String> = out
+        .iter()
+        .filter(|p| !WHOLE_CLOUDS.contains(&p.name.as_str()))
+        .flat_map(|p| p.owners.iter().cloned())
+        .collect();
+    out.sort_by_key(|p| {
+        WHOLE_CLOUDS.contains(&p.name.as_str())
+            && p.owners.iter().any(|o| service_owners.contains(o))
+    });
+    out
 }
+
+/// Platforms that name a whole cloud rather than one service on it.
+const WHOLE_CLOUDS: &[&str] = &[
+    "AWS",
+    "Azure",
+    "Google Cloud",
+    "Oracle Cloud Infrastructure",
+];
 
 #[cfg(test)]
 mod tests {

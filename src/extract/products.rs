@@ -41,8 +41,19 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
         let before = &norm[..m.start];
         // "versions of GPT-4" are not GPT-4; "Claude's roadmap" is not a launch.
         let after = norm[m.end..].trim_start();
+        // "at the request of its provider, Core42": a name in apposition to
+        // a maker's role is the maker.
         if before.ends_with("versions of ")
             || before.ends_with("version of ")
+            || [
+                "provider, ",
+                "developer, ",
+                "maker, ",
+                "vendor, ",
+                "publisher, ",
+            ]
+            .iter()
+            .any(|r| before.ends_with(r))
             || m.possessive
             || after.starts_with("maker")
         {
@@ -146,6 +157,13 @@ pub fn products(norm: &str, clause_end: usize, ments: &[Mention]) -> Vec<Product
             out.clear();
         }
     }
+    // "Mistral Small v24.09 (mistral-small-2409)": the id in brackets is the
+    // same model, and notices key on the id.
+    let ids: std::collections::HashSet<usize> = out.iter().map(|p| p.start).collect();
+    out.retain(|p| {
+        let end = ments.iter().find(|m| m.start == p.start).map(|m| m.end);
+        !end.is_some_and(|e| norm[e..].starts_with(" (") && ids.contains(&(e + 2)))
+    });
     out.iter_mut()
         .filter(|p| opens_a_line(norm, p.start))
         .for_each(strip_headline_word);
@@ -364,24 +382,34 @@ pub fn platforms(
         ) {
             continue;
         }
-        // "in the Stockholm (se-sto-1) and Helsinki regions": places, not platforms.
+        // "in the Stockholm (se-sto-1) and Helsinki regions": places, not
+        // platforms; but in "Corvid Cloud's Osaka region" the possessor is
+        // the cloud the place belongs to.
         let tail = &norm[e..super::text::floor_boundary(norm, to.min(e + 60))];
         let tail = tail.split(['.', ':', ';']).next().unwrap_or(tail);
-        if tail.split_whitespace().take(6).any(|w| {
+        let region = tail.split_whitespace().take(6).any(|w| {
             let w = w
                 .trim_matches(|c: char| !c.is_alphanumeric())
                 .to_ascii_lowercase();
             w == "region" || w == "regions"
-        }) {
-            continue;
-        }
+        });
         let inside: Vec<&Mention> = ments
             .iter()
             .filter(|m| m.start >= s && m.end <= e)
             .collect();
-        let name = match inside.first() {
-            Some(m) if m.possessive => norm[m.end..e].trim_start_matches("'s").trim().to_string(),
-            _ => text.to_string(),
+        let possessor = text
+            .split_once("'s ")
+            .map(|x| x.0)
+            .or_else(|| norm[e..].starts_with("'s ").then_some(text));
+        let name = match (region, possessor) {
+            (true, Some(owner)) if !owner.is_empty() => owner.to_string(),
+            (true, _) => continue,
+            (false, _) => match inside.first() {
+                Some(m) if m.possessive => {
+                    norm[m.end..e].trim_start_matches("'s").trim().to_string()
+                }
+                _ => text.to_string(),
+            },
         };
         if name.is_empty() {
             continue;
@@ -532,3 +560,136 @@ static PLATFORM_SUFFIX_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b[A-Z][\w.\-]*(?:\s+[A-Z][\w.\-]*){0,2}\s+(?:Studio|Marketplace|Hub|Platform|Console|Catalog|Catalogue|Garden|Gallery)\b")
         .expect("static pattern is valid")
 });
+
+/// A capitalised name and what follows it up to the next capital.
+static HEADED_NAME_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Z][\w.+\-]*(?: [A-Z0-9][\w.+\-]*){0,4}\b").expect("static pattern is valid")
+});
+
+/// Nouns that make the capitalised name before them a product ("the
+/// Radiology Insights model", "the Batch Export API").
+const PRODUCT_HEADS: &[&str] = &[
+    "service",
+    "services",
+    "model",
+    "models",
+    "api",
+    "apis",
+    "feature",
+    "features",
+    "endpoint",
+    "endpoints",
+    "integration",
+    "integrations",
+    "connector",
+    "connectors",
+    "sdk",
+    "app",
+    "add-in",
+    "extension",
+    "plugin",
+];
+
+/// Words that open a capitalised run without being part of the name.
+const OPENERS: &[&str] = &[
+    "The",
+    "A",
+    "An",
+    "Our",
+    "Its",
+    "Their",
+    "All",
+    "Both",
+    "As",
+    "These",
+    "This",
+    "Those",
+    "Two",
+    "Three",
+    "Four",
+    "Five",
+    "Several",
+    "Some",
+    "Other",
+    "Older",
+    "Remaining",
+];
+
+/// Products a retirement notice names only by a head noun after them:
+/// "the Clinical Trials Matcher and Radiology Insights models will be
+/// retired" is two products; a coordinated name takes the head of the last.
+pub fn headed_products(norm: &str, from: usize, to: usize, ments: &[Mention]) -> Vec<Product> {
+    let runs: Vec<(usize, usize)> = HEADED_NAME_RE
+        .find_iter(&norm[from..to])
+        .map(|m| (from + m.start(), from + m.end()))
+        .collect();
+    let mut headed = vec![false; runs.len()];
+    for i in (0..runs.len()).rev() {
+        let rest = &norm[runs[i].1..to];
+        let head = rest
+            .strip_prefix(' ')
+            .and_then(|r| r.split(|c: char| !(c.is_alphanumeric() || c == '-')).next())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let coordinated = i + 1 < runs.len()
+            && headed[i + 1]
+            && [" and ", ", ", ", and ", " and the ", " or "]
+                .iter()
+                .any(|j| runs[i].1 + j.len() == runs[i + 1].0 && rest.starts_with(j));
+        headed[i] = PRODUCT_HEADS.contains(&head.as_str()) || coordinated;
+    }
+    let mut out = Vec::new();
+    for (i, &(mut s, e)) in runs.iter().enumerate() {
+        if !headed[i] {
+            continue;
+        }
+        while let Some((first, _)) = norm[s..e].split_once(' ')
+            && OPENERS.contains(&first)
+        {
+            s += first.len() + 1;
+        }
+        if OPENERS.contains(&&norm[s..e]) {
+            continue;
+        }
+        // A known organisation or platform ("the Bedrock service") is not a product.
+        let known = ments
+            .iter()
+            .any(|m| m.start <= s && m.end >= e && !matches!(m.ent, Ent::Product { .. }));
+        if known {
+            continue;
+        }
+        out.push(Product {
+            name: norm[s..e].to_string(),
+            maker: None,
+            start: s,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(s: &str) -> Vec<String> {
+        headed_products(s, 0, s.len(), &[])
+            .into_iter()
+            .map(|p| p.name)
+            .collect()
+    }
+
+    #[test]
+    fn head_nouns_name_products_and_coordination_shares_the_last_head() {
+        assert_eq!(
+            names(
+                "The Quayside Vision service and the Harbor Scan and Tide Reader models will be retired."
+            ),
+            vec!["Quayside Vision", "Harbor Scan", "Tide Reader"]
+        );
+    }
+
+    #[test]
+    fn a_name_without_a_head_noun_is_not_a_product() {
+        assert!(names("After a review, Corvid Cloud will retire two models.").is_empty());
+    }
+}

@@ -110,6 +110,17 @@ const LINE_CUES: &[&str] = &[
     "all rights reserved",
 ];
 
+/// A newsletter's table of contents: teasers of the items below, which
+/// state each change again in full.
+const TEASER_CUES: &[&str] = &[
+    "in this issue",
+    "in today's issue",
+    "in this edition",
+    "in today's edition",
+    "inside this issue",
+    "this week's issue",
+];
+
 fn is_bullet_marker(line: &str) -> Option<usize> {
     let trimmed = line.trim_start();
     let lead = line.len() - trimmed.len();
@@ -198,7 +209,9 @@ pub fn segment(t: &Text, title: &str, has_date: bool) -> Doc {
                 continue;
             }
         }
-        if starts_with_cue(lower, LINE_CUES) && word_count(trimmed) <= 12 {
+        if (starts_with_cue(lower, LINE_CUES) && word_count(trimmed) <= 12)
+            || (starts_with_cue(lower, TEASER_CUES) && word_count(trimmed) <= 40)
+        {
             prev_blank = false;
             continue;
         }
