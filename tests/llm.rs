@@ -170,6 +170,7 @@ fn article(url: &str, body: &str) -> Article {
     Article {
         source_id: "ostrava-news".into(),
         url: url.into(),
+        guid: None,
         title: TITLE.into(),
         published: None,
         author: None,
