@@ -464,23 +464,14 @@ async fn a_clients_atom_feed_parses_and_carries_its_events() {
     let s = start().await;
     let c = client();
     let admin = s.token("admin", "admin").await;
-    let events: Value = c
-        .get(s.url("/api/v1/events"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let party = events["items"][0]["parties"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
+    // A client of the invented vendors, on the platform one of them launched on.
+    let mut body = client_body("Nimbus Labs");
+    body["vendors"] = json!(["Nimbus Labs", "Corvid Cloud", "Quillon AI"]);
+    body["platforms"] = json!(["Amazon Bedrock"]);
     let r = c
         .put(s.url("/api/v1/clients/feed-reader"))
         .bearer_auth(&admin)
-        .json(&client_body(&party))
+        .json(&body)
         .send()
         .await
         .unwrap();
