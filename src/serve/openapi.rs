@@ -62,7 +62,8 @@ fn operation(r: &RouteDoc) -> Value {
                 json!({ "type": "integer", "minimum": 1, "maximum": super::page::MAX_LIMIT })
             }
             "disputed" => json!({ "type": "boolean" }),
-            _ => json!({ "type": "string" }),
+            // An empty value is refused (400), so the document says so.
+            _ => json!({ "type": "string", "minLength": 1 }),
         };
         json!({ "name": name, "in": "query", "required": false, "schema": schema })
     }));
