@@ -6,7 +6,6 @@ use anyhow::Context as _;
 
 use super::Context;
 use crate::model::Event;
-use crate::store::Store;
 
 /// Widest key shown in the table; the JSON has it whole.
 const KEY_WIDTH: usize = 38;
@@ -25,13 +24,7 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let url = ctx.paths.database_url(&ctx.config);
-    let store = Store::open(&url).await.with_context(|| {
-        format!(
-            "could not open the store at {}",
-            crate::config::redact_url(&url)
-        )
-    })?;
+    let store = ctx.open_store().await?;
     let events: Vec<Event> = crate::store::events::list(&store)
         .await
         .context("could not read the events")?

@@ -11,7 +11,6 @@ use anyhow::Context as _;
 
 use super::Context;
 use crate::model::{Article, Trust};
-use crate::store::Store;
 use crate::store::changes::Stored;
 
 /// `source_id` of every ingested article.
@@ -134,13 +133,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             args.files.len()
         );
     }
-    let url = ctx.paths.database_url(&ctx.config);
-    let store = Store::open(&url).await.with_context(|| {
-        format!(
-            "could not open the store at {}",
-            crate::config::redact_url(&url)
-        )
-    })?;
+    let store = ctx.open_store().await?;
     let now = jiff::Timestamp::now();
     let mut failed = 0;
     for path in &args.files {

@@ -96,6 +96,19 @@ pub struct Context {
     pub paths: Paths,
 }
 
+impl Context {
+    /// The store, with an error that names it (its password hidden).
+    pub async fn open_store(&self) -> anyhow::Result<crate::store::Store> {
+        let url = self.paths.database_url(&self.config);
+        crate::store::Store::open(&url).await.with_context(|| {
+            format!(
+                "could not open the store at {}",
+                crate::config::redact_url(&url)
+            )
+        })
+    }
+}
+
 /// Parse-free entry point used by `main.rs`: set up logging, load the
 /// configuration, build a runtime and run the command.
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {

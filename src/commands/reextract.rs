@@ -12,7 +12,6 @@ use anyhow::Context as _;
 
 use super::Context;
 use crate::extract::llm::Backend;
-use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,13 +34,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{}", problems.join("; "));
         }
     }
-    let url = ctx.paths.database_url(&ctx.config);
-    let store = Store::open(&url).await.with_context(|| {
-        format!(
-            "could not open the store at {}",
-            crate::config::redact_url(&url)
-        )
-    })?;
+    let store = ctx.open_store().await?;
     let now = jiff::Timestamp::now();
     let since = args.since.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let done = crate::pipeline::extract::reextract(&store, &config, since, now)

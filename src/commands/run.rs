@@ -27,7 +27,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
     if !args.once {
         if let Some(addr) = &args.metrics_listen {
             let listener = super::serve::bind(addr).await?;
-            let store = crate::store::Store::open(&ctx.paths.database_url(&ctx.config)).await?;
+            let store = ctx.open_store().await?;
             let state = crate::serve::AppState::new(store, ctx.config.clone(), ctx.paths.clone());
             tokio::spawn(crate::serve::serve_metrics(listener, state, rx.clone()));
         }

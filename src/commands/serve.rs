@@ -6,7 +6,6 @@ use anyhow::Context as _;
 
 use super::Context;
 use crate::serve::{self, AppState};
-use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,13 +29,7 @@ pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
         .listen
         .unwrap_or_else(|| ctx.config.serve.listen.clone());
     let listener = bind(&addr).await?;
-    let url = ctx.paths.database_url(&ctx.config);
-    let store = Store::open(&url).await.with_context(|| {
-        format!(
-            "could not open the store at {}",
-            crate::config::redact_url(&url)
-        )
-    })?;
+    let store = ctx.open_store().await?;
     let rx = super::shutdown_on_signal();
     let state = AppState::new(store, ctx.config.clone(), ctx.paths.clone());
     eprintln!("serving on http://{addr} (API under /api/v1/, document at /openapi.json)");

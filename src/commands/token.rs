@@ -3,11 +3,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use super::Context;
 use crate::serve::auth::{self, Scope};
-use crate::store::{Store, tokens};
+use crate::store::tokens;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,9 +31,7 @@ enum Sub {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&ctx.paths.database_url(&ctx.config))
-        .await
-        .context("could not open the database")?;
+    let store = ctx.open_store().await?;
     let now = jiff::Timestamp::now().as_second();
     match args.command {
         Sub::Create { name, scope } => {

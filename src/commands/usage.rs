@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::Context;
-use crate::store::Store;
 
 /// Days shown when `--since` is not given.
 const DEFAULT_DAYS: i64 = 30;
@@ -20,13 +19,7 @@ pub struct Args {
 }
 
 pub async fn run(ctx: &Context, args: Args) -> anyhow::Result<ExitCode> {
-    let url = ctx.paths.database_url(&ctx.config);
-    let store = Store::open(&url).await.with_context(|| {
-        format!(
-            "could not open the store at {}",
-            crate::config::redact_url(&url)
-        )
-    })?;
+    let store = ctx.open_store().await?;
     let since = args.since.unwrap_or_else(|| {
         jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * DEFAULT_DAYS)
     });
